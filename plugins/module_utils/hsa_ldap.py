@@ -1,0 +1,247 @@
+"""LDAP connections for the toolkit (the I/O edge every directory job shares).
+
+Secure by default: ``ldap://`` URIs get StartTLS, ``ldaps://`` URIs TLS from the first
+byte, and the server certificate is validated against ``ca_file`` (or the system store)
+including the host name. Plain LDAP must be asked for with ``allow_plaintext``, and turning
+validation off with ``validate_certs=False`` is possible but reported by the callers.
+Client-certificate authentication (a SITHS function certificate) binds with SASL EXTERNAL.
+
+Messages raised from here never contain the bind password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from urllib.parse import urlparse
+
+try:
+    import ldap3
+    from ldap3.core import exceptions as ldap_exc
+    from ldap3.utils.conv import escape_filter_chars
+    from ldap3.utils.dn import escape_rdn
+
+    HAS_LDAP3 = True
+    LDAP3_IMPORT_ERROR = None
+except ImportError as _exc:  # pragma: no cover - reported by the modules
+    HAS_LDAP3 = False
+    LDAP3_IMPORT_ERROR = _exc
+
+ENV_VARS = {
+    "uri": "HSA_LDAP_URI",
+    "bind_dn": "HSA_LDAP_BIND_DN",
+    "bind_password": "HSA_LDAP_BIND_PASSWORD",
+    "base_dn": "HSA_LDAP_BASE_DN",
+    "ca_file": "HSA_LDAP_CA_FILE",
+    "client_cert": "HSA_LDAP_CLIENT_CERT",
+    "client_key": "HSA_LDAP_CLIENT_KEY",
+}
+
+PAGE_SIZE = 500
+
+
+class LdapConfigError(ValueError):
+    """The connection settings are wrong; the message says which one and how to fix it."""
+
+
+class LdapConnectError(RuntimeError):
+    """The server could not be reached, refused TLS, or refused the bind."""
+
+
+@dataclass(frozen=True)
+class LdapSettings:
+    uri: str
+    base_dn: str
+    bind_dn: str | None = None
+    bind_password: str | None = None
+    ca_file: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    start_tls: bool | None = None  # None: StartTLS for ldap://, not for ldaps://
+    validate_certs: bool = True
+    allow_plaintext: bool = False
+    timeout: float = 10.0
+
+    def __repr__(self) -> str:  # never show the password, even in a traceback
+        shown = "***" if self.bind_password else None
+        return (
+            f"LdapSettings(uri={self.uri!r}, base_dn={self.base_dn!r}, bind_dn={self.bind_dn!r}, "
+            f"bind_password={shown!r}, ca_file={self.ca_file!r}, client_cert={self.client_cert!r}, "
+            f"start_tls={self.start_tls!r}, validate_certs={self.validate_certs!r}, "
+            f"allow_plaintext={self.allow_plaintext!r})"
+        )
+
+    __str__ = __repr__
+
+    @property
+    def uses_client_cert(self) -> bool:
+        return bool(self.client_cert)
+
+
+def settings_from_env(environ: dict | None = None, **overrides) -> LdapSettings:
+    """Settings from the HSA_LDAP_* variables, with explicit values (not None) winning."""
+    env = os.environ if environ is None else environ
+    values = {field: env.get(var) or None for field, var in ENV_VARS.items()}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["uri"] = values.get("uri") or ""
+    values["base_dn"] = values.get("base_dn") or ""
+    return check_settings(LdapSettings(**values))
+
+
+def check_settings(s: LdapSettings) -> LdapSettings:
+    """Validate settings before any connection; return them with start_tls resolved."""
+    if not s.uri:
+        raise LdapConfigError(
+            "no LDAP URI: set hsa_ldap_uri (or HSA_LDAP_URI), e.g. ldaps://hsa.example.se"
+        )
+    parsed = urlparse(s.uri)
+    if parsed.scheme not in ("ldap", "ldaps") or not parsed.hostname:
+        raise LdapConfigError(
+            f"hsa_ldap_uri {s.uri!r} is not an LDAP URI (write ldap://host:389 or ldaps://host:636)"
+        )
+    if not s.base_dn:
+        raise LdapConfigError("no base DN: set hsa_ldap_base_dn (or HSA_LDAP_BASE_DN), e.g. c=SE")
+    start_tls = s.start_tls
+    if start_tls is None:
+        start_tls = parsed.scheme == "ldap"
+    if parsed.scheme == "ldaps" and start_tls:
+        raise LdapConfigError("start_tls makes no sense with ldaps:// (TLS is already on)")
+    if parsed.scheme == "ldap" and not start_tls and not s.allow_plaintext:
+        raise LdapConfigError(
+            f"{s.uri} without StartTLS would send the bind password in clear text; "
+            "use ldaps://, keep StartTLS on, or set hsa_ldap_allow_plaintext: true (lab only)"
+        )
+    if s.client_cert and not s.client_key:
+        raise LdapConfigError("hsa_ldap_client_cert is set but hsa_ldap_client_key is not")
+    for label, path in (("ca_file", s.ca_file), ("client_cert", s.client_cert),
+                        ("client_key", s.client_key)):
+        if path and not os.path.isfile(path):
+            raise LdapConfigError(f"hsa_ldap_{label}: file {path!r} does not exist")
+    if not s.client_cert and s.bind_dn and s.bind_password is None:
+        raise LdapConfigError(
+            "hsa_ldap_bind_dn is set but no password was given "
+            "(set hsa_ldap_bind_password from vault, or HSA_LDAP_BIND_PASSWORD)"
+        )
+    return replace(s, start_tls=start_tls)
+
+
+def _scrub(text: str, s: LdapSettings) -> str:
+    if s.bind_password:
+        text = text.replace(s.bind_password, "***")
+    return text
+
+
+def _tls(s: LdapSettings):
+    kwargs = {
+        "validate": ssl.CERT_REQUIRED if s.validate_certs else ssl.CERT_NONE,
+        "version": ssl.PROTOCOL_TLS_CLIENT,
+    }
+    if s.ca_file:
+        kwargs["ca_certs_file"] = s.ca_file
+    if s.client_cert:
+        kwargs["local_certificate_file"] = s.client_cert
+        kwargs["local_private_key_file"] = s.client_key
+    return ldap3.Tls(**kwargs)
+
+
+def connect(settings: LdapSettings):
+    """Open, secure and bind one connection. Raises LdapConnectError with a clear message."""
+    if not HAS_LDAP3:
+        raise LdapConnectError(f"the Python package ldap3 is missing ({LDAP3_IMPORT_ERROR})")
+    s = check_settings(settings)
+    parsed = urlparse(s.uri)
+    use_ssl = parsed.scheme == "ldaps"
+    port = parsed.port or (636 if use_ssl else 389)
+    server = ldap3.Server(
+        parsed.hostname, port=port, use_ssl=use_ssl,
+        tls=_tls(s) if (use_ssl or s.start_tls) else None,
+        get_info=ldap3.NONE, connect_timeout=max(1, int(s.timeout)),
+    )
+    if s.client_cert:
+        # Empty credentials: the server takes the identity from the TLS client certificate.
+        conn_kwargs = {"authentication": ldap3.SASL, "sasl_mechanism": ldap3.EXTERNAL,
+                       "sasl_credentials": ""}
+    elif s.bind_dn:
+        conn_kwargs = {"user": s.bind_dn, "password": s.bind_password,
+                       "authentication": ldap3.SIMPLE}
+    else:
+        conn_kwargs = {"authentication": ldap3.ANONYMOUS}
+    conn = ldap3.Connection(
+        server, auto_bind=ldap3.AUTO_BIND_NONE, receive_timeout=max(1, int(s.timeout)),
+        raise_exceptions=False, read_only=False, auto_referrals=False, **conn_kwargs,
+    )
+    step = "connect to"
+    try:
+        conn.open()
+        if s.start_tls:
+            step = "start TLS with"
+            if not conn.start_tls():
+                raise LdapConnectError(f"StartTLS refused by {s.uri}: {conn.result}")
+        step = "bind to"
+        if not conn.bind():
+            desc = (conn.result or {}).get("description", "bind failed")
+            msg = (conn.result or {}).get("message", "")
+            who = "client certificate" if s.client_cert else (s.bind_dn or "anonymous")
+            raise LdapConnectError(
+                _scrub(f"the directory {s.uri} refused the bind as {who}: {desc} {msg}".strip(), s)
+            )
+    except LdapConnectError:
+        _safe_unbind(conn)
+        raise
+    except (ldap_exc.LDAPException, OSError, ssl.SSLError) as exc:
+        _safe_unbind(conn)
+        detail = _scrub(str(exc), s)
+        hint = ""
+        if "CERTIFICATE_VERIFY_FAILED" in detail or "certificate" in detail.lower():
+            hint = (" — the server certificate is not trusted (check hsa_ldap_ca_file, the "
+                    "host name in the URI and the certificate's validity)")
+        raise LdapConnectError(f"could not {step} {s.uri}: {detail}{hint}") from None
+    return conn
+
+
+def _safe_unbind(conn) -> None:
+    # Closing a broken connection may fail; there is nothing left to do then.
+    with contextlib.suppress(Exception):
+        conn.unbind()
+
+
+def paged_search(conn, base_dn: str, ldap_filter: str, attributes, page_size: int = PAGE_SIZE,
+                 scope: str = "SUBTREE") -> Iterator[dict]:
+    """Yield entries (dicts with 'dn', 'attributes', 'raw_attributes') of one paged search.
+
+    Referrals and continuation references are skipped (the toolkit never follows them);
+    a failed search raises LdapConnectError.
+    """
+    search_scope = {"SUBTREE": ldap3.SUBTREE, "LEVEL": ldap3.LEVEL, "BASE": ldap3.BASE}[scope]
+    cookie = None
+    while True:
+        ok = conn.search(
+            base_dn, ldap_filter, search_scope=search_scope, attributes=attributes,
+            paged_size=page_size, paged_cookie=cookie,
+        )
+        result = conn.result or {}
+        if not ok and result.get("result") not in (0, 32):  # 32 = noSuchObject: empty tree
+            raise LdapConnectError(
+                f"search under {base_dn} failed: {result.get('description')} "
+                f"{result.get('message', '')}".strip()
+            )
+        for entry in conn.response or []:
+            if entry.get("type") == "searchResEntry":
+                yield entry
+        controls = result.get("controls") or {}
+        cookie = controls.get("1.2.840.113556.1.4.319", {}).get("value", {}).get("cookie")
+        if not cookie:
+            return
+
+
+def escape_filter_value(value: str) -> str:
+    """Escape a value for use inside an LDAP filter (RFC 4515)."""
+    return escape_filter_chars(value)
+
+
+def escape_rdn_value(value: str) -> str:
+    """Escape a value for use as an RDN value (RFC 4514), including leading/trailing spaces."""
+    return escape_rdn(value)
