@@ -1,0 +1,430 @@
+"""Version rules, client/service compatibility, installer checks and compliance."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from ansible.module_utils.win_versions import (
+    build_report,
+    certificate_thumbprint,
+    client_conflicts,
+    compare_versions,
+    evaluate_host,
+    install_decision,
+    installed_client,
+    legacy_certificates,
+    minimum_version,
+    parse_version,
+    service_problems,
+    service_rules,
+    signature_problems,
+    subject_cn,
+    validate_installer,
+    version_at_least,
+)
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+SHA = "a" * 64
+EID = {
+    "DisplayName": "SITHS eID-app för Windows",
+    "DisplayVersion": "2.0.8481",
+    "PSChildName": "{EID}",
+}
+NETID = {"DisplayName": "Net iD Enterprise", "DisplayVersion": "6.8.2.14", "PSChildName": "{NETID}"}
+RUNNING_AUTO = {"state": "running", "start_mode": "auto"}
+
+
+# ----------------------------------------------------------------- versions
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("6.7", "6.10", -1),
+        ("2.0.8481", "2.0.10000", -1),
+        ("6.7", "6.7.0", 0),
+        ("6.8.2.14", "6.7", 1),
+        ("v2.1", "2.0.9999", 1),
+        ("6.8.2.14 (build 3)", "6.8.2.14", 0),
+        (6.7, "6.7", 0),
+    ],
+)
+def test_compare_versions(a, b, expected):
+    assert compare_versions(a, b) == expected
+
+
+def test_version_at_least_is_numeric_not_lexical():
+    assert version_at_least("6.10", "6.7")
+    assert not version_at_least("2.0.8325", "2.0.8481")
+
+
+@pytest.mark.parametrize("bad", ["", "latest", None, True, [6, 7]])
+def test_unparseable_versions_raise_with_a_hint(bad):
+    with pytest.raises(ValueError, match=r"like 6\.7"):
+        parse_version(bad)
+
+
+def test_minimum_versions_per_platform():
+    assert minimum_version("siths_eid_app") == "2.0.8481"
+    assert minimum_version("siths_eid_app", "vdi") == "2.0.8325"
+    assert minimum_version("netid_enterprise") == "6.7"
+    assert minimum_version("netid_client") is None
+
+
+# ----------------------------------------------------------------- products and decisions
+
+
+def test_installed_client_picks_highest_version_of_the_family():
+    rows = [NETID, dict(NETID, DisplayVersion="6.10.0"), EID]
+    assert installed_client(rows, "netid_enterprise")["version"] == "6.10.0"
+    assert installed_client(rows, "netid_client") is None
+
+
+def test_eid_app_conflicts_with_netid_and_not_with_itself():
+    assert [c["name"] for c in client_conflicts([NETID, EID], "siths_eid_app")] == [
+        "Net iD Enterprise"
+    ]
+    assert client_conflicts([EID], "siths_eid_app") == []
+    assert [c["family"] for c in client_conflicts([EID], "netid_enterprise")] == ["siths_eid_app"]
+    with pytest.raises(ValueError, match="unknown client"):
+        client_conflicts([], "iis")
+
+
+@pytest.mark.parametrize(
+    ("installed", "minimum", "target", "action"),
+    [
+        ([], "2.0.8481", "2.0.8481", "install"),
+        ([], "2.0.8481", None, "blocked"),
+        ([], "2.0.8481", "2.0.8000", "blocked"),
+        ([dict(EID, DisplayVersion="2.0.8325")], "2.0.8481", "2.0.10000", "upgrade"),
+        ([dict(EID, DisplayVersion="2.0.8325")], "2.0.8481", None, "blocked"),
+        ([EID], "2.0.8481", "2.0.8481", "none"),
+        ([EID], "2.0.8481", "2.0.10000", "upgrade"),
+        ([dict(EID, DisplayVersion="2.0.10000")], "2.0.8481", "2.0.8481", "none"),
+    ],
+)
+def test_install_decision(installed, minimum, target, action):
+    assert install_decision(installed, "siths_eid_app", minimum, target)["action"] == action
+
+
+# ----------------------------------------------------------------- services
+
+
+def rules_by_name(**kwargs):
+    return {r.name: (r.state, r.start_mode) for r in service_rules(**kwargs)}
+
+
+def test_md_package_disables_certificate_propagation():
+    assert rules_by_name(client="siths_eid_app", md_package=True)["CertPropSvc"] == (
+        "stopped",
+        "disabled",
+    )
+
+
+def test_non_md_eid_app_leaves_certificate_propagation_alone():
+    assert "CertPropSvc" not in rules_by_name(client="siths_eid_app", md_package=False)
+
+
+def test_netid_certmover_disables_certificate_propagation():
+    assert rules_by_name(client="netid_enterprise", netid_certmover=True)["CertPropSvc"] == (
+        "stopped",
+        "disabled",
+    )
+    assert "CertPropSvc" not in rules_by_name(client="netid_enterprise")
+
+
+def test_operator_override_wins_and_smart_card_always_runs():
+    rules = rules_by_name(client="siths_eid_app", md_package=True, certprop="enabled")
+    assert rules["CertPropSvc"] == ("started", "manual")
+    assert rules["SCardSvr"] == ("started", "auto")
+
+
+def test_lock_on_removal_needs_removal_policy_service():
+    assert rules_by_name(client="netid_client", lock_on_removal=True)["SCPolicySvc"] == (
+        "started",
+        "auto",
+    )
+    assert "SCPolicySvc" not in rules_by_name(client="netid_client")
+
+
+def test_bad_service_arguments():
+    with pytest.raises(ValueError, match="certprop"):
+        service_rules("siths_eid_app", certprop="sometimes")
+
+
+def test_service_problems_name_the_service_and_reason():
+    rules = service_rules("siths_eid_app", md_package=True)
+    services = {
+        "SCardSvr": {"state": "stopped", "start_mode": "manual"},
+        "certpropsvc": RUNNING_AUTO,
+    }
+    problems = service_problems(rules, services)
+    assert len(problems) == 4
+    assert any("SCardSvr is stopped, expected running" in p for p in problems)
+    assert any(
+        "CertPropSvc start mode is auto, expected disabled" in p and "MD packages" in p
+        for p in problems
+    )
+
+
+def test_delayed_auto_counts_as_auto_and_missing_stopped_service_is_fine():
+    rules = service_rules("siths_eid_app", md_package=True)
+    assert (
+        service_problems(rules, {"SCardSvr": {"state": "running", "start_mode": "delayed"}}) == []
+    )
+    assert service_problems(rules, {}) == [
+        "service SCardSvr is missing (the Smart Card resource manager must run for any card reader)"
+    ]
+
+
+# ----------------------------------------------------------------- installers
+
+
+def good_installer(**change):
+    installer = {
+        "path": "\\\\fs01\\software\\SITHS_eID.exe",
+        "sha256": SHA,
+        "product_id": "{EID}",
+        "version": "2.0.8481",
+        "arguments": ["/quiet"],
+    }
+    installer.update(change)
+    return installer
+
+
+def test_complete_installer_is_valid_and_empty_path_means_none_supplied():
+    assert validate_installer(good_installer()) == []
+    assert validate_installer(good_installer(path="https://files.example.se/x.exe")) == []
+    assert validate_installer({"path": ""}) == []
+    assert validate_installer(None) == []
+
+
+def test_missing_sha256_is_an_error():
+    installer = good_installer()
+    del installer["sha256"]
+    problems = validate_installer(installer, "siths_eid_app_installer")
+    assert [str(p).split(":")[0] for p in problems] == ["siths_eid_app_installer.sha256"]
+    assert "required" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"sha256": "abc"}, "sha256"),
+        ({"sha256": "g" * 64}, "sha256"),
+        ({"path": "http://files.example.se/x.exe"}, "path"),
+        ({"path": "relative\\x.exe"}, "path"),
+        ({"path": 5}, "path"),
+        ({"product_id": ""}, "product_id"),
+        ({"version": "latest"}, "version"),
+        ({"version": None}, "version"),
+        ({"arguments": [1, 2]}, "arguments"),
+        ({"expected_return_codes": "0"}, "expected_return_codes"),
+        ({"expected_return_codes": [True]}, "expected_return_codes"),
+        ({"signer_subject": 3}, "signer_subject"),
+    ],
+)
+def test_installer_field_errors(change, field):
+    problems = validate_installer(good_installer(**change), "x")
+    assert [p.path for p in problems] == [f"x.{field}"]
+
+
+def test_http_only_when_explicitly_allowed():
+    assert validate_installer(good_installer(path="http://a/x.exe"), allow_http=True) == []
+
+
+def test_signature_check():
+    assert signature_problems(None, None) == []
+    assert (
+        signature_problems({"status": "Valid", "subject": "CN=Inera AB, O=Inera AB"}, "Inera AB")
+        == []
+    )
+    problems = signature_problems({"status": "HashMismatch", "subject": "CN=Evil"}, "Inera AB")
+    assert len(problems) == 2
+    assert signature_problems(None, "Inera AB") == [
+        "the installer's Authenticode signature could not be read"
+    ]
+
+
+# ----------------------------------------------------------------- certificates
+
+
+def make_cert(cn: str) -> x509.Certificate:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+
+
+def test_thumbprint_is_sha1_of_der_for_pem_der_and_base64():
+    import base64
+
+    cert = make_cert("SITHS e-id Root CA v2")
+    expected = cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - Windows thumbprints are SHA-1
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    assert certificate_thumbprint(pem.decode()) == expected
+    assert certificate_thumbprint(der) == expected
+    assert certificate_thumbprint(base64.b64encode(der).decode()) == expected
+    assert certificate_thumbprint(base64.b64encode(pem).decode()) == expected
+    with pytest.raises(ValueError, match="not a certificate"):
+        certificate_thumbprint("hello")
+
+
+def test_legacy_cas_found_by_subject_cn_including_test_prefixes():
+    certs = [
+        {"subject": "CN=SITHS Root CA v1, O=Inera AB, C=SE", "thumbprint": "aa"},
+        {"subject": "CN=TEST SITHS Type 3 CA v1, O=Inera AB, C=SE", "thumbprint": "bb"},
+        {"subject": "CN=SITHS e-id Root CA v2, O=Inera AB, C=SE", "thumbprint": "cc"},
+    ]
+    assert [c["thumbprint"] for c in legacy_certificates(certs)] == ["AA", "BB"]
+    assert subject_cn('CN="Inera, AB", C=SE') == "Inera, AB"
+
+
+# ----------------------------------------------------------------- compliance
+
+
+def raw_facts(**override):
+    raw = {
+        "client": {
+            "name": "siths_eid_app",
+            "installed": [EID],
+            "min_version": "2.0.8481",
+            "reboot_required": False,
+        },
+        "smartcard": {
+            "services": {
+                "SCardSvr": RUNNING_AUTO,
+                "CertPropSvc": {"state": "stopped", "start_mode": "disabled"},
+            },
+            "rules": [r.__dict__ for r in service_rules("siths_eid_app", md_package=True)],
+            "readers": ["HID Global OMNIKEY 3x21 Smart Card Reader 0"],
+        },
+        "browser": {"browsers": ["edge", "chrome"], "values": 6, "pending": 0},
+        "trust": {
+            "expected": [
+                {"thumbprint": "AB", "subject": "CN=SITHS e-id Root CA v2", "store": "Root"}
+            ],
+            "present": {"Root": ["ab"]},
+            "legacy": [],
+        },
+    }
+    raw.update(override)
+    return raw
+
+
+def test_compliant_host_matches_the_contract():
+    entry = evaluate_host("pc-norr-01", ["all", "unit_norr", "workstations"], raw_facts())
+    assert entry["compliant"] is True, entry["problems"]
+    assert entry["problems"] == []
+    assert entry["groups"] == ["unit_norr", "workstations"]
+    assert entry["client"] == "siths_eid_app"
+    assert entry["client_version"] == "2.0.8481"
+    assert entry["services"]["SCardSvr"] == {"state": "running", "start_mode": "auto"}
+    assert entry["readers"] == ["HID Global OMNIKEY 3x21 Smart Card Reader 0"]
+    assert entry["reboot_required"] is False
+    assert entry["trusted_cas"] == {"expected": 1, "missing": [], "legacy": []}
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        (
+            {"client": {"name": "siths_eid_app", "installed": [], "min_version": "2.0.8481"}},
+            "not installed",
+        ),
+        (
+            {
+                "client": {
+                    "name": "siths_eid_app",
+                    "installed": [dict(EID, DisplayVersion="2.0.8325")],
+                    "min_version": "2.0.8481",
+                }
+            },
+            "2.0.8325 is older than the required 2.0.8481",
+        ),
+        (
+            {"client": {"name": "siths_eid_app", "installed": [EID, NETID], "min_version": ""}},
+            "do not mix",
+        ),
+        (
+            {"client": {"name": "siths_eid_app", "installed": [EID], "reboot_required": True}},
+            "reboot is pending",
+        ),
+        ({"browser": {"values": 6, "pending": 2}}, "2 browser policy registry values"),
+        (
+            {
+                "trust": {
+                    "expected": [{"thumbprint": "AB", "subject": "CN=Root", "store": "Root"}],
+                    "present": {},
+                }
+            },
+            "CN=Root is not trusted",
+        ),
+        (
+            {
+                "trust": {
+                    "expected": [],
+                    "legacy": [{"subject": "CN=SITHS Root CA v1"}],
+                    "remove_legacy": True,
+                }
+            },
+            "legacy SITHS CA",
+        ),
+        (
+            {"smartcard": None},
+            "no smart-card service facts",
+        ),
+    ],
+)
+def test_each_problem_makes_the_host_non_compliant(override, fragment):
+    raw = {k: v for k, v in raw_facts(**override).items() if v is not None}
+    entry = evaluate_host("pc", ["unit_norr"], raw)
+    assert entry["compliant"] is False
+    assert any(fragment in p for p in entry["problems"]), entry["problems"]
+
+
+def test_missing_reader_is_a_warning_when_not_required():
+    raw = raw_facts()
+    raw["smartcard"]["readers"] = []
+    assert evaluate_host("pc", [], raw)["compliant"] is False
+    relaxed = evaluate_host("pc", [], raw, require_reader=False)
+    assert relaxed["compliant"] is True
+    assert relaxed["warnings"] == ["no smart-card reader is connected"]
+
+
+def test_legacy_ca_is_only_a_warning_unless_removal_was_asked():
+    raw = raw_facts()
+    raw["trust"]["legacy"] = [{"subject": "CN=SITHS Root CA v1"}]
+    entry = evaluate_host("pc", [], raw)
+    assert entry["compliant"] is True
+    assert entry["warnings"] == ["legacy SITHS CA CN=SITHS Root CA v1 is still trusted"]
+
+
+def test_host_without_facts_is_reported_not_dropped():
+    entry = evaluate_host("pc-soder-03", ["unit_soder"], None)
+    assert entry["compliant"] is False
+    assert "no facts gathered" in entry["problems"][0]
+
+
+def test_report_sorted_with_summary():
+    report = build_report(
+        [evaluate_host("b", [], raw_facts()), evaluate_host("a", [], None)],
+        "2026-11-26T10:00:00+01:00",
+    )
+    assert [h["host"] for h in report["hosts"]] == ["a", "b"]
+    assert report["summary"] == {"hosts": 2, "compliant": 1, "non_compliant": 1}
+    assert report["generated"] == "2026-11-26T10:00:00+01:00"
