@@ -1,0 +1,96 @@
+"""playbooks/validate.yml end to end with real ansible-playbook runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "inventories" / "example" / "provider"
+DEMO = ROOT / "inventories" / "demo" / "provider"
+
+
+def run_validate(*extra: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_HOME=str(tmp_path / "ansible-home"),
+        ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+    )
+    playbook = str(Path(sys.executable).parent / "ansible-playbook")
+    return subprocess.run(
+        [playbook, str(ROOT / "playbooks" / "validate.yml"), *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_example_description_passes(tmp_path):
+    proc = run_validate("-e", f"hsa_provider_path={EXAMPLE}", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "valid (4 units, 15 people, 4 commissions, 0 warnings)" in proc.stdout
+
+
+def test_demo_description_is_the_default_and_shows_its_warnings(tmp_path):
+    proc = run_validate(tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "demo/provider: valid (2 units, 7 people, 2 commissions, 2 warnings)" in out
+    assert "has no commission" in out
+    assert "vårdadministratör" in out
+
+
+def test_check_mode_validates_too(tmp_path):
+    broken = tmp_path / "provider"
+    shutil.copytree(EXAMPLE, broken)
+    norr = broken / "units" / "norr.yml"
+    norr.write_text(norr.read_text(encoding="utf-8").replace("email:", "emial:"), encoding="utf-8")
+    proc = run_validate("--check", "-e", f"hsa_provider_path={broken}", tmp_path=tmp_path)
+    assert proc.returncode != 0
+    assert "units[0].emial" in proc.stdout
+
+
+def test_broken_copy_fails_naming_file_line_and_field(tmp_path):
+    broken = tmp_path / "provider"
+    shutil.copytree(EXAMPLE, broken)
+    soder = broken / "units" / "soder.yml"
+    text = soder.read_text(encoding="utf-8").replace(
+        'prescriber_code: "2345678"', 'prescriber_code: "23456"'
+    )
+    soder.write_text(text, encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if '"23456"' in row)
+    proc = run_validate("-e", f"hsa_provider_path={broken}", tmp_path=tmp_path)
+    assert proc.returncode != 0
+    expected = f'units/soder.yml:{line} people[0].prescriber_code: \\"23456\\" must be 7 digits'
+    assert expected in proc.stdout, proc.stdout
+    assert "1 error(s) in the provider description" in proc.stdout
+
+
+@pytest.mark.parametrize("strict", ["true", "false"])
+def test_strict_ids_switch_from_the_command_line(tmp_path, strict):
+    description = tmp_path / "test.yml"
+    text = (
+        (DEMO / "provider.yml")
+        .read_text(encoding="utf-8")
+        .replace("SE5599001236-VG01", "TSTNMT2321000156-VG01")
+    )
+    description.write_text(text + "units: []\n", encoding="utf-8")
+    proc = run_validate(
+        "-e",
+        f"hsa_provider_path={description}",
+        "-e",
+        f"hsa_strict_ids={strict}",
+        tmp_path=tmp_path,
+    )
+    assert (proc.returncode == 0) is (strict == "false"), proc.stdout
