@@ -276,6 +276,8 @@ authz-regexp "^cn=(hsa-reconciler),o=sandbox,c=se$" "{CLIENT_DN}"
 
 database mdb
 maxsize 2147483648
+# Sandbox only: no fsync per write (a crash may lose the last writes; tests start afresh).
+dbnosync
 suffix "{BASE_DN}"
 rootdn "{ROOT_DN}"
 rootpw {ssha(password)}

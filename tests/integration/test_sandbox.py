@@ -85,9 +85,10 @@ def test_every_schema_attribute_round_trips_over_starttls(hsa_sandbox):
             assert _norm(seen.get(name, [])) == _norm(expected), name
 
         # Equality matching works (the server can compare values): case-insensitive text.
-        assert conn.search(base, "(hsaTitle=läkare)", attributes=["hsaIdentity"])
+        # (searched below this test's own provider: other tests share the sandbox)
+        assert conn.search(provider_dn, "(hsaTitle=läkare)", attributes=["hsaIdentity"])
         assert [e["dn"] for e in conn.response if e["type"] == "searchResEntry"] == [person_dn]
-        assert conn.search(base, "(hsaStartDate<=20260601000000Z)", attributes=["cn"])
+        assert conn.search(provider_dn, "(hsaStartDate<=20260601000000Z)", attributes=["cn"])
         assert len([e for e in conn.response if e["type"] == "searchResEntry"]) == 1
     finally:
         for dn in (commission_dn, person_dn, unit_dn, provider_dn):
