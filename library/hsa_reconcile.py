@@ -1,0 +1,328 @@
+#!/usr/bin/python
+"""Ansible module: bring the care provider's part of an HSA directory to its YAML description."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: hsa_reconcile
+short_description: Plan, apply or export the HSA directory entries a care provider describes
+description:
+  - Reads the provider description (YAML, see docs/provider-yaml.md) and validates it; any
+    validation error stops the module before it connects to the directory.
+  - Reads the actual state below O(base_dn) with one connection and one paged subtree search,
+    asking only for the attributes it manages, and matches objects by C(hsaIdentity) (never by DN).
+  - Builds an ordered plan (add, modify, modrdn, delete) and applies it on one connection,
+    or only reports it (check mode), or writes it as an LDIF change file plus a change request
+    for the HSA agent (ombud) (O(export_dir)).
+  - Modifications delete the old values and add the new ones (never a blind replace), so a value
+    someone else changed since the read makes that operation fail; the module reports the
+    conflict instead of overwriting it.
+  - Only the managed attributes are touched; other attributes on the same entries are left alone.
+    Entries that are not in the description are reported as unmanaged and left alone unless
+    O(prune=true).
+  - The directory layout and the attribute mapping are described in docs/hsa.md.
+version_added: "1.0.0"
+author: Webcert onboarding toolkit
+options:
+  provider_path:
+    description: A provider description YAML file, or a folder of them (merged).
+    type: path
+    required: true
+  strict_ids:
+    description:
+      - Require production-shaped HSA-ids (C(SE) + organisation number + C(-) + characters).
+      - Set to V(false) for test-environment ids such as C(TSTNMT2321000156-DRAA).
+    type: bool
+    default: true
+  uri:
+    description:
+      - LDAP URI, C(ldaps://host:636) or C(ldap://host:389) (StartTLS is used).
+      - Defaults to the environment variable E(HSA_LDAP_URI).
+    type: str
+  bind_dn:
+    description:
+      - DN to bind as with a password. Leave unset with O(client_cert) (SASL EXTERNAL).
+      - Defaults to E(HSA_LDAP_BIND_DN).
+    type: str
+  bind_password:
+    description: Password for O(bind_dn). Defaults to E(HSA_LDAP_BIND_PASSWORD). Never logged.
+    type: str
+  base_dn:
+    description:
+      - Nothing outside this subtree is read or written. The provider entry is created directly
+        below it. Defaults to E(HSA_LDAP_BASE_DN).
+    type: str
+  ca_file:
+    description: CA certificates (PEM) that validate the server. Defaults to E(HSA_LDAP_CA_FILE).
+    type: path
+  client_cert:
+    description:
+      - Client certificate (PEM), e.g. a SITHS function certificate; binds with SASL EXTERNAL.
+      - Defaults to E(HSA_LDAP_CLIENT_CERT).
+    type: path
+  client_key:
+    description: Private key of O(client_cert). Defaults to E(HSA_LDAP_CLIENT_KEY).
+    type: path
+  start_tls:
+    description: Use StartTLS. Default is V(true) for C(ldap://) and V(false) for C(ldaps://).
+    type: bool
+  validate_certs:
+    description:
+      - Validate the server certificate. Turning this off is for a lab only and prints a warning.
+    type: bool
+    default: true
+  allow_plaintext:
+    description: Allow C(ldap://) without StartTLS (lab only; the password travels in clear).
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for the server to connect or answer.
+    type: int
+    default: 10
+  prune:
+    description:
+      - Delete entries with an C(hsaIdentity) inside the provider's subtree that the description
+        does not list. Off by default, and then such entries are only reported as unmanaged.
+      - An empty description (no units, people or commissions) never deletes anything.
+    type: bool
+    default: false
+  max_deletes:
+    description: Refuse to run when pruning would delete more entries than this.
+    type: int
+    default: 10
+  export_dir:
+    description:
+      - Do not write to the directory; write C(plan.ldif), C(change-request.md) and
+        C(change-request.csv) to this folder for an HSA agent (ombud).
+    type: path
+  backup_file:
+    description:
+      - Before applying, write the current state of every entry below O(base_dn) (all user
+        attributes) as LDIF to this file, for a manual rollback.
+    type: path
+  retries:
+    description: How often a transient error (busy, unavailable, dropped connection) is retried.
+    type: int
+    default: 3
+notes:
+  - Check mode reads the directory and reports the plan; nothing is written.
+  - Diff mode shows the plan per object and attribute, before and after.
+  - Needs the Python package ldap3 on the controller.
+requirements:
+  - ldap3
+"""
+
+EXAMPLES = r"""
+- name: Bring HSA in line with the provider description
+  hsa_reconcile:
+    provider_path: "{{ inventory_dir }}/provider"
+    uri: ldaps://hsa.region.example.se
+    bind_dn: cn=hsa-sync,ou=System,c=SE
+    bind_password: "{{ vault_hsa_bind_password }}"
+    base_dn: c=SE
+    ca_file: /etc/pki/siths-root.pem
+  register: hsa
+
+- name: Authenticate with a SITHS function certificate instead of a password
+  hsa_reconcile:
+    provider_path: provider/
+    uri: ldaps://hsa.region.example.se
+    base_dn: c=SE
+    client_cert: /etc/pki/hsa-sync.pem
+    client_key: /etc/pki/hsa-sync.key
+
+- name: Only prepare the change for the HSA agent (ombud)
+  hsa_reconcile:
+    provider_path: provider/
+    export_dir: reports/hsa-change
+
+- name: Remove people who left (at most 25 entries)
+  hsa_reconcile:
+    provider_path: provider/
+    prune: true
+    max_deletes: 25
+    backup_file: reports/hsa-before.ldif
+"""
+
+RETURN = r"""
+counts:
+  description: Number of planned operations per type.
+  returned: when the directory was read
+  type: dict
+  sample: {"add": 3, "modify": 1, "modrdn": 0, "delete": 0}
+summary:
+  description: One line that sums up the plan.
+  returned: when the directory was read
+  type: str
+  sample: "Plan: 3 to add, 1 to modify, 0 to move or rename, 0 to delete; 0 unmanaged entries."
+plan_text:
+  description: The plan as readable text, per object and attribute, before → after.
+  returned: when the directory was read
+  type: str
+plan:
+  description: The plan as data.
+  returned: when the directory was read
+  type: dict
+  contains:
+    counts:
+      description: Operations per type.
+      type: dict
+    operations:
+      description:
+        - Ordered operations. Each has C(op) (add, modify, modrdn, delete), C(kind) (provider,
+          unit, person, commission), C(hsa_id), C(dn); adds have C(attributes), modifies
+          C(changes) (attribute, before, after, delete, add), modrdns C(new_rdn),
+          C(new_superior) and C(new_dn).
+      type: list
+      elements: dict
+    unmanaged:
+      description: Entries with an hsaIdentity that the description does not list.
+      type: list
+      elements: dict
+    foreign_entries:
+      description: Number of entries below the base DN without an hsaIdentity (never touched).
+      type: int
+    errors:
+      description: Reasons the plan was refused (nothing was written).
+      type: list
+      elements: str
+    warnings:
+      description: Things the operator should know (e.g. entries kept because others sit below).
+      type: list
+      elements: str
+unmanaged:
+  description: Entries with an hsaIdentity not in the description, and what was done with them.
+  returned: when the directory was read
+  type: list
+  elements: dict
+  sample: [{"dn": "hsaIdentity=SE5565594230-P9,ou=Norr,o=Vårdbolaget,c=SE",
+            "hsa_id": "SE5565594230-P9", "kind": "person", "action": "kept"}]
+apply:
+  description: What the apply did; present when operations were sent.
+  returned: when applying
+  type: dict
+  contains:
+    applied:
+      description: Number of operations applied.
+      type: int
+    failed:
+      description: The operation that stopped the run (status conflict or failed), or null.
+      type: dict
+    not_applied:
+      description: Number of operations not sent because the run stopped.
+      type: int
+    retries:
+      description: Number of retries after transient errors.
+      type: int
+export:
+  description: Paths of the files written with O(export_dir).
+  returned: with export_dir
+  type: dict
+  sample: {"plan.ldif": "reports/hsa/plan.ldif",
+           "change-request.md": "reports/hsa/change-request.md"}
+backup_file:
+  description: The LDIF backup written before the apply.
+  returned: when backup_file is set and something was applied
+  type: str
+findings:
+  description: Validation findings of the description (errors stop the module).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+
+try:
+    from ansible.module_utils.hsa_gateway import reconcile
+    from ansible.module_utils.hsa_ldap import (
+        LdapConfigError,
+        LdapConnectError,
+        LdapSettings,
+        check_settings,
+    )
+    from ansible.module_utils.hsa_model import load_provider
+
+    IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - shown to the user
+    IMPORT_ERROR = exc
+
+
+def argument_spec() -> dict:
+    def env(name):
+        return {"fallback": (env_fallback, [name])}
+
+    return {
+        "provider_path": {"type": "path", "required": True},
+        "strict_ids": {"type": "bool", "default": True},
+        "uri": {"type": "str", **env("HSA_LDAP_URI")},
+        "bind_dn": {"type": "str", **env("HSA_LDAP_BIND_DN")},
+        "bind_password": {"type": "str", "no_log": True, **env("HSA_LDAP_BIND_PASSWORD")},
+        "base_dn": {"type": "str", **env("HSA_LDAP_BASE_DN")},
+        "ca_file": {"type": "path", **env("HSA_LDAP_CA_FILE")},
+        "client_cert": {"type": "path", **env("HSA_LDAP_CLIENT_CERT")},
+        "client_key": {"type": "path", **env("HSA_LDAP_CLIENT_KEY")},
+        "start_tls": {"type": "bool"},
+        "validate_certs": {"type": "bool", "default": True},
+        "allow_plaintext": {"type": "bool", "default": False},
+        "timeout": {"type": "int", "default": 10},
+        "prune": {"type": "bool", "default": False},
+        "max_deletes": {"type": "int", "default": 10},
+        "export_dir": {"type": "path"},
+        "backup_file": {"type": "path"},
+        "retries": {"type": "int", "default": 3},
+    }
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    p = module.params
+    if IMPORT_ERROR is not None:
+        module.fail_json(msg=f"the toolkit's module_utils could not be imported: {IMPORT_ERROR}")
+    if p["max_deletes"] < 0:
+        module.fail_json(msg="max_deletes must be 0 or more")
+
+    loaded = load_provider(p["provider_path"], strict_ids=p["strict_ids"])
+    findings = [str(f) for f in loaded.findings]
+    errors = [str(f) for f in loaded.errors]
+    if errors or loaded.model is None:
+        module.fail_json(
+            msg=f"the provider description has {len(errors)} error(s); nothing was written:\n"
+            + "\n".join(errors), findings=findings, changed=False)
+
+    if not p["validate_certs"]:
+        module.warn("validate_certs is off: the directory server's identity is NOT checked; "
+                    "use this only in a lab")
+    if p["client_cert"] and p["bind_dn"]:
+        module.warn("client_cert is set: binding with the certificate (SASL EXTERNAL); "
+                    "bind_dn and bind_password are not used")
+    try:
+        settings = check_settings(LdapSettings(
+            uri=p["uri"] or "", base_dn=p["base_dn"] or "",
+            bind_dn=None if p["client_cert"] else p["bind_dn"],
+            bind_password=None if p["client_cert"] else p["bind_password"],
+            ca_file=p["ca_file"], client_cert=p["client_cert"], client_key=p["client_key"],
+            start_tls=p["start_tls"], validate_certs=p["validate_certs"],
+            allow_plaintext=p["allow_plaintext"], timeout=p["timeout"]))
+        result = reconcile(
+            loaded.model, settings, prune=p["prune"], max_deletes=p["max_deletes"],
+            check_mode=module.check_mode, export_dir=p["export_dir"],
+            backup_file=p["backup_file"], retries=p["retries"])
+    except (LdapConfigError, LdapConnectError) as exc:
+        module.fail_json(msg=str(exc), findings=findings, changed=False)
+
+    result["findings"] = findings
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    if module._diff and "plan_text" in result and result["counts"] and any(
+            result["counts"].values()):
+        result["diff"] = {"prepared": result["plan_text"]}
+    failed = result.pop("failed", False)
+    if failed:
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,628 @@
+"""Diff desired HSA entries against the directory and render the plan (pure, no I/O).
+
+``make_plan(desired, actual, base_dn, prune=False, max_deletes=10) -> Plan``
+
+* Objects are matched by ``hsaIdentity``, never by DN: a changed name or a new parent is
+  a ``modrdn`` (a unit's whole subtree moves with it), not delete + add.
+* Only the managed attributes of each kind are compared (``hsa_ldap_map.MANAGED``);
+  names are case-insensitive, multi-valued attributes are sets, values are compared the
+  way the schema's equality matching rule compares them, after NFC normalisation.
+* Modifications delete the old values as read and add the new ones (never a blind
+  replace), so a value changed by someone else since the read makes the operation fail.
+* Order: provider, units (parents first), people, commissions; then deletes
+  (only with ``prune``), deepest first. Membership removals are commission
+  modifications, so they always come before the person is deleted.
+* Deletes: only entries with an ``hsaIdentity`` inside the provider's subtree, only
+  with ``prune``, never more than ``max_deletes``, never when the description lists
+  no units, people or commissions, never an entry that has kept entries below it.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from dataclasses import dataclass, field
+
+from ansible.module_utils.hsa_ldap_map import (
+    KINDS,
+    MANAGED,
+    RDN_ATTRIBUTE,
+    DesiredEntry,
+    DesiredState,
+    DirectoryEntry,
+    dn_keys,
+    match_key,
+    parse_dn,
+    rdn,
+)
+
+OPS = ("add", "modify", "modrdn", "delete")
+KIND_NAMES = {  # Swedish HSA names, for people who talk to the HSA agent
+    "provider": "care provider (vårdgivare)",
+    "unit": "care unit (vårdenhet)",
+    "person": "person (person)",
+    "commission": "commission (medarbetaruppdrag)",
+}
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    attribute: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    delete: tuple[str, ...]  # exact values as read: the server must still hold them
+    add: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "attribute": self.attribute,
+            "before": list(self.before),
+            "after": list(self.after),
+            "delete": list(self.delete),
+            "add": list(self.add),
+        }
+
+
+@dataclass(frozen=True)
+class Operation:
+    op: str  # add | modify | modrdn | delete
+    kind: str
+    hsa_id: str | None
+    dn: str  # the DN the operation addresses when it runs
+    attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # add
+    changes: tuple[AttributeChange, ...] = ()  # modify
+    new_rdn: str | None = None  # modrdn
+    new_superior: str | None = None  # modrdn, None = same parent
+    new_dn: str | None = None  # modrdn
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        d: dict = {"op": self.op, "kind": self.kind, "hsa_id": self.hsa_id, "dn": self.dn}
+        if self.op == "add":
+            d["attributes"] = {k: list(v) for k, v in self.attributes}
+        if self.op == "modify":
+            d["changes"] = [c.to_dict() for c in self.changes]
+        if self.op == "modrdn":
+            d.update(new_rdn=self.new_rdn, new_superior=self.new_superior, new_dn=self.new_dn)
+        if self.reason:
+            d["reason"] = self.reason
+        return d
+
+
+@dataclass
+class Plan:
+    base_dn: str
+    operations: list[Operation] = field(default_factory=list)
+    unmanaged: list[dict] = field(default_factory=list)  # {dn, hsa_id, kind, action}
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    foreign: int = 0  # entries below the base DN without hsaIdentity (never touched)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(OPS, 0)
+        for o in self.operations:
+            counts[o.op] += 1
+        return counts
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.operations)
+
+    def to_dict(self) -> dict:
+        return {
+            "base_dn": self.base_dn,
+            "counts": self.counts,
+            "operations": [o.to_dict() for o in self.operations],
+            "unmanaged": list(self.unmanaged),
+            "foreign_entries": self.foreign,
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+        }
+
+
+# --------------------------------------------------------------------------- planning
+
+
+class _Node:
+    """An actual entry while the plan is built: its DN follows planned moves."""
+
+    __slots__ = ("entry", "final", "keys", "rdns")
+
+    def __init__(self, entry: DirectoryEntry):
+        self.entry = entry
+        parsed = parse_dn(entry.dn)
+        self.rdns = ["+".join(rdn(a, v) for a, v in one) for one in parsed]
+        self.keys = dn_keys(entry.dn)
+        self.final = True  # still exists after the plan
+
+    @property
+    def dn(self) -> str:
+        return ",".join(self.rdns)
+
+    @property
+    def key(self) -> str:
+        return ",".join(self.keys)
+
+
+def _is_below(keys: list[str], ancestor: list[str]) -> bool:
+    n = len(ancestor)
+    return len(keys) > n and keys[-n:] == ancestor
+
+
+def _diff_values(attribute: str, before, after) -> AttributeChange | None:
+    bkeys = {match_key(attribute, v): v for v in before}
+    akeys = {match_key(attribute, v): v for v in after}
+    if bkeys.keys() == akeys.keys():
+        return None
+    return AttributeChange(
+        attribute,
+        tuple(before),
+        tuple(after),
+        delete=tuple(v for k, v in bkeys.items() if k not in akeys),
+        add=tuple(v for k, v in akeys.items() if k not in bkeys),
+    )
+
+
+def _apply_rdn_change(
+    attrs: dict[str, tuple[str, ...]],
+    old_rdn: list[tuple[str, str]],
+    new_rdn: list[tuple[str, str]],
+) -> dict[str, tuple[str, ...]]:
+    """The attributes of an entry after ``modrdn`` with deleteoldrdn=1."""
+    out = dict(attrs)
+
+    def find(a):
+        return next((k for k in out if k.lower() == a.lower()), a)
+
+    for a, v in old_rdn:
+        k = find(a)
+        mk = match_key(a, v)
+        out[k] = tuple(x for x in out.get(k, ()) if match_key(a, x) != mk)
+    for a, v in new_rdn:
+        k = find(a)
+        if match_key(a, v) not in {match_key(a, x) for x in out.get(k, ())}:
+            out[k] = (*out.get(k, ()), v)
+    return out
+
+
+def make_plan(
+    desired: DesiredState, actual, base_dn: str, prune: bool = False, max_deletes: int = 10
+) -> Plan:
+    plan = Plan(base_dn=base_dn, errors=[str(e) for e in desired.errors])
+    base_keys = dn_keys(base_dn)
+    nodes: list[_Node] = []
+    for entry in actual:
+        node = _Node(entry)
+        if not _is_below(node.keys, base_keys):
+            if node.keys != base_keys:
+                plan.warnings.append(f"ignored {entry.dn}: outside the base DN {base_dn}")
+            continue
+        nodes.append(node)
+
+    by_id: dict[str, _Node] = {}
+    for node in nodes:
+        ident = node.entry.hsa_id
+        if not ident:
+            plan.foreign += 1
+            continue
+        key = match_key("hsaIdentity", ident)
+        if key in by_id:
+            plan.errors.append(
+                f"HSA-id {ident} is on two directory entries ({by_id[key].entry.dn} and "
+                f"{node.entry.dn}); remove one of them by hand"
+            )
+            continue
+        by_id[key] = node
+
+    wanted = {match_key("hsaIdentity", e.hsa_id) for e in desired.entries}
+    ops: list[Operation] = []
+    for want in desired.entries:
+        node = by_id.get(match_key("hsaIdentity", want.hsa_id))
+        if node is None:
+            ops.append(_add(want))
+            continue
+        have_kind = node.entry.kind
+        if have_kind != want.kind:
+            plan.errors.append(
+                f"{want.hsa_id} is a {have_kind or 'non-HSA'} entry in the directory "
+                f"({node.entry.dn}) but a {want.kind} in the description"
+            )
+            continue
+        ops.extend(_update(want, node, nodes))
+
+    _check_targets(desired, nodes, by_id, plan)
+
+    unmanaged = [n for k, n in by_id.items() if k not in wanted]
+    provider_keys = None
+    prov = next((e for e in desired.entries if e.kind == "provider"), None)
+    if prov is not None:
+        pnode = by_id.get(match_key("hsaIdentity", prov.hsa_id))
+        provider_keys = pnode.keys if pnode else dn_keys(prov.dn)
+    deletes: list[_Node] = []
+    for n in sorted(unmanaged, key=lambda n: n.dn.lower()):
+        inside = provider_keys is not None and _is_below(n.keys, provider_keys)
+        item = {"dn": n.dn, "hsa_id": n.entry.hsa_id, "kind": n.entry.kind, "action": "kept"}
+        if prune and inside:
+            deletes.append(n)
+            item["action"] = "delete"
+        elif prune:
+            item["action"] = "kept (outside the provider's subtree)"
+        plan.unmanaged.append(item)
+
+    if prune and deletes:
+        has_content = any(e.kind != "provider" for e in desired.entries)
+        if not has_content:
+            plan.errors.append(
+                "pruning refused: the description lists no units, people or commissions, "
+                f"so it would delete {len(deletes)} entries; check hsa_provider_path"
+            )
+            deletes = []
+        for n in deletes:
+            n.final = False
+        blocked = set()
+        for n in deletes:
+            kept_below = [m for m in nodes if m.final and _is_below(m.keys, n.keys)]
+            if kept_below:
+                blocked.add(id(n))
+                plan.warnings.append(
+                    f"not deleted: {n.dn} has {len(kept_below)} entries below it that are "
+                    f"kept (e.g. {kept_below[0].dn})"
+                )
+        for n in deletes:
+            if id(n) in blocked:
+                n.final = True
+        deletes = [n for n in deletes if id(n) not in blocked]
+        for item in plan.unmanaged:
+            if item["action"] == "delete" and not any(n.dn == item["dn"] for n in deletes):
+                item["action"] = "kept (entries below it are kept)"
+        if len(deletes) > max_deletes:
+            plan.errors.append(
+                f"pruning refused: it would delete {len(deletes)} entries, more than "
+                f"max_deletes ({max_deletes}); raise hsa_max_deletes to {len(deletes)} "
+                "if that is intended"
+            )
+        kind_rank = {"commission": 0, "person": 1, "unit": 2, "provider": 3}
+        deletes.sort(key=lambda n: (-len(n.keys), kind_rank.get(n.entry.kind or "", 4), n.dn))
+        ops.extend(
+            Operation(
+                "delete",
+                n.entry.kind or "",
+                n.entry.hsa_id,
+                n.dn,
+                reason="not in the description (prune)",
+            )
+            for n in deletes
+        )
+    plan.operations = ops
+    return plan
+
+
+def _add(want: DesiredEntry) -> Operation:
+    attrs = [("objectClass", want.object_classes)]
+    attrs += [(a, v) for a, v in want.attributes.items() if v]
+    return Operation(
+        "add",
+        want.kind,
+        want.hsa_id,
+        want.dn,
+        attributes=tuple(attrs),
+        reason="not in the directory",
+    )
+
+
+def _update(want: DesiredEntry, node: _Node, nodes: list[_Node]) -> list[Operation]:
+    ops = []
+    attrs = node.entry.attributes
+    want_keys = dn_keys(want.dn)
+    if node.keys != want_keys:
+        old_dn = node.dn
+        old_keys = list(node.keys)
+        new_parsed = parse_dn(want.dn)
+        new_rdn = "+".join(rdn(a, v) for a, v in new_parsed[0])
+        new_parent = ",".join("+".join(rdn(a, v) for a, v in one) for one in new_parsed[1:])
+        moved = want_keys[1:] != old_keys[1:]
+        renamed = want_keys[0] != old_keys[0]
+        ops.append(
+            Operation(
+                "modrdn",
+                want.kind,
+                want.hsa_id,
+                old_dn,
+                new_rdn=new_rdn,
+                new_superior=new_parent if moved else None,
+                new_dn=want.dn,
+                reason=" and ".join(
+                    x for x in ("renamed" if renamed else "", "moved" if moved else "") if x
+                ),
+            )
+        )
+        if renamed:
+            attrs = _apply_rdn_change(attrs, parse_dn(old_dn)[0], new_parsed[0])
+        new_rdns = ["+".join(rdn(a, v) for a, v in one) for one in new_parsed]
+        for other in nodes:  # the subtree moves with it
+            if _is_below(other.keys, old_keys):
+                n = len(old_keys)
+                other.rdns = other.rdns[: len(other.rdns) - n] + new_rdns
+                other.keys = other.keys[: len(other.keys) - n] + want_keys
+        node.rdns, node.keys = new_rdns, want_keys
+    changes = []
+    have_classes = {c.lower() for c in attrs.get("objectClass", ())}
+    missing = tuple(
+        c
+        for c in want.object_classes
+        if c.lower() not in have_classes and c.lower() == _aux(want.kind).lower()
+    )
+    if missing:
+        changes.append(
+            AttributeChange(
+                "objectClass",
+                attrs.get("objectClass", ()),
+                (*attrs.get("objectClass", ()), *missing),
+                (),
+                missing,
+            )
+        )
+    for name in MANAGED[want.kind]:
+        change = _diff_values(name, attrs.get(name, ()), want.attributes.get(name, ()))
+        if change is not None:
+            changes.append(change)
+    if changes:
+        ops.append(
+            Operation(
+                "modify",
+                want.kind,
+                want.hsa_id,
+                want.dn,
+                changes=tuple(changes),
+                reason="attributes differ",
+            )
+        )
+    return ops
+
+
+def _aux(kind: str) -> str:
+    return {
+        "provider": "hsaHealthCareProvider",
+        "unit": "hsaHealthCareUnit",
+        "person": "hsaPersonExtension",
+        "commission": "hsaCommission",
+    }[kind]
+
+
+def _check_targets(desired: DesiredState, nodes, by_id, plan: Plan) -> None:
+    """A new or moved entry must not land on a DN another kept entry holds."""
+    mine = {
+        id(by_id[k])
+        for k in (match_key("hsaIdentity", e.hsa_id) for e in desired.entries)
+        if k in by_id
+    }
+    taken = {n.key: n for n in nodes if id(n) not in mine}
+    for want in desired.entries:
+        key = ",".join(dn_keys(want.dn))
+        other = taken.get(key)
+        if other is not None:
+            plan.errors.append(
+                f"{want.kind} {want.hsa_id} needs the directory name {want.dn}, but another "
+                f"entry has it ({other.entry.hsa_id or 'no hsaIdentity'}); rename or move "
+                "that entry first"
+            )
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _fmt(values) -> str:
+    if not values:
+        return "(none)"
+    if len(values) == 1:
+        return f'"{values[0]}"'
+    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+
+
+def render_text(plan: Plan) -> str:
+    """The plan as a readable diff: per object, per attribute, before → after."""
+    lines = []
+    sign = {"add": "+", "modify": "~", "modrdn": ">", "delete": "-"}
+    for o in plan.operations:
+        lines.append(f"{sign[o.op]} {o.op} {o.kind} {o.hsa_id or ''}: {o.dn}".rstrip())
+        if o.op == "add":
+            for name, values in o.attributes:
+                if name != "objectClass":
+                    lines.append(f"    {name}: {_fmt(values)}")
+        elif o.op == "modify":
+            for c in o.changes:
+                lines.append(f"    {c.attribute}: {_fmt(c.before)} → {_fmt(c.after)}")
+        elif o.op == "modrdn":
+            lines.append(f"    → {o.new_dn}")
+    c = plan.counts
+    lines.append(
+        f"Plan: {c['add']} to add, {c['modify']} to modify, {c['modrdn']} to move or rename, "
+        f"{c['delete']} to delete; {len(plan.unmanaged)} unmanaged entries."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _ldif_safe(value: str) -> bool:
+    if not value:
+        return True
+    if value[0] in " :<" or value[-1] == " ":
+        return False
+    return all(0 < ord(ch) < 128 and ch not in "\r\n" for ch in value)
+
+
+def ldif_line(name: str, value) -> str:
+    """``name: value``, or ``name:: base64`` for non-ASCII or unsafe values."""
+    if isinstance(value, bytes):
+        line = f"{name}:: {base64.b64encode(value).decode('ascii')}"
+    elif _ldif_safe(value):
+        line = f"{name}: {value}"
+    else:
+        line = f"{name}:: {base64.b64encode(value.encode('utf-8')).decode('ascii')}"
+    return _fold(line)
+
+
+def _fold(line: str, width: int = 76) -> str:
+    if len(line) <= width:
+        return line
+    parts = [line[:width]]
+    rest = line[width:]
+    while rest:
+        parts.append(" " + rest[: width - 1])
+        rest = rest[width - 1 :]
+    return "\n".join(parts)
+
+
+def render_ldif(plan: Plan) -> str:
+    """The plan as an LDIF change file (``ldapmodify -f``) with the same effect as apply."""
+    out = [
+        "# HSA change file written by hsa_reconcile. Apply in order with:",
+        "#   ldapmodify -H <uri> -D <bind DN> -W -f plan.ldif",
+        f"# Base DN: {plan.base_dn}",
+        "version: 1",
+        "",
+    ]
+    for o in plan.operations:
+        out.append(f"# {o.op} {o.kind} {o.hsa_id or ''}".rstrip())
+        out.append(ldif_line("dn", o.dn))
+        if o.op == "add":
+            out.append("changetype: add")
+            for name, values in o.attributes:
+                out.extend(ldif_line(name, v) for v in values)
+        elif o.op == "modify":
+            out.append("changetype: modify")
+            for c in o.changes:
+                if c.delete:
+                    out.append(f"delete: {c.attribute}")
+                    out.extend(ldif_line(c.attribute, v) for v in c.delete)
+                    out.append("-")
+                if c.add:
+                    out.append(f"add: {c.attribute}")
+                    out.extend(ldif_line(c.attribute, v) for v in c.add)
+                    out.append("-")
+        elif o.op == "modrdn":
+            out.append("changetype: modrdn")
+            out.append(ldif_line("newrdn", o.new_rdn))
+            out.append("deleteoldrdn: 1")
+            if o.new_superior:
+                out.append(ldif_line("newsuperior", o.new_superior))
+        elif o.op == "delete":
+            out.append("changetype: delete")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def render_entries_ldif(entries) -> str:
+    """Content LDIF of entries as read (for the backup written before an apply)."""
+    out = ["version: 1", ""]
+    for e in entries:
+        out.append(ldif_line("dn", e.dn))
+        for name, values in e.attributes.items():
+            out.extend(ldif_line(name, v) for v in values)
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def _md(value) -> str:
+    text = ", ".join(value) if isinstance(value, (list, tuple)) else str(value or "")
+    return text.replace("|", "\\|").replace("\n", " ") or "–"
+
+
+def render_change_request(
+    plan: Plan, provider_name: str = "", provider_id: str = "", generated: str = ""
+) -> str:
+    """A change request in Markdown for the HSA agent (ombud) who registers the changes."""
+    c = plan.counts
+    lines = [
+        f"# HSA change request{(' — ' + provider_name) if provider_name else ''}",
+        "",
+        f"- Care provider (vårdgivare): {provider_name or '–'} ({provider_id or '–'})",
+        f"- Directory base DN: `{plan.base_dn}`",
+    ]
+    if generated:
+        lines.append(f"- Prepared: {generated}")
+    lines += [
+        f"- Changes: {c['add']} new, {c['modify']} changed, {c['modrdn']} renamed or moved, "
+        f"{c['delete']} removed",
+        "",
+        "Please register the changes below in HSA, in this order. The same changes are in "
+        "`plan.ldif` (LDIF) for tools that read it. Values are exactly as they must be "
+        "stored.",
+        "",
+    ]
+    if not plan.operations:
+        lines.append("No changes are needed: HSA already matches the description.")
+    for i, o in enumerate(plan.operations, 1):
+        what = KIND_NAMES.get(o.kind, o.kind)
+        verb = {"add": "Create", "modify": "Change", "modrdn": "Rename/move", "delete": "Remove"}[
+            o.op
+        ]
+        lines += [f"## {i}. {verb} {what} {o.hsa_id or ''}".rstrip(), "", f"Entry: `{o.dn}`", ""]
+        if o.op == "add":
+            lines += ["| attribute | value |", "|---|---|"]
+            lines += [f"| {n} | {_md(v)} |" for n, v in o.attributes if n != "objectClass"]
+        elif o.op == "modify":
+            lines += ["| attribute | now | should be |", "|---|---|---|"]
+            lines += [
+                f"| {ch.attribute} | {_md(ch.before)} | {_md(ch.after)} |" for ch in o.changes
+            ]
+        elif o.op == "modrdn":
+            lines.append(f"New name/place: `{o.new_dn}`")
+        elif o.op == "delete":
+            lines.append("Remove this entry (it is no longer in the description).")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def render_change_csv(plan: Plan) -> str:
+    """One row per attribute change: step, operation, kind, HSA-id, DN, attribute, before, after."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["step", "operation", "kind", "hsa_id", "dn", "attribute", "before", "after"])
+    for i, o in enumerate(plan.operations, 1):
+        if o.op == "add":
+            for n, v in o.attributes:
+                if n != "objectClass":
+                    w.writerow([i, o.op, o.kind, o.hsa_id, o.dn, n, "", "|".join(v)])
+        elif o.op == "modify":
+            for ch in o.changes:
+                w.writerow(
+                    [
+                        i,
+                        o.op,
+                        o.kind,
+                        o.hsa_id,
+                        o.dn,
+                        ch.attribute,
+                        "|".join(ch.before),
+                        "|".join(ch.after),
+                    ]
+                )
+        elif o.op == "modrdn":
+            w.writerow([i, o.op, o.kind, o.hsa_id, o.dn, "dn", o.dn, o.new_dn])
+        else:
+            w.writerow([i, o.op, o.kind, o.hsa_id, o.dn, "", "", ""])
+    return buf.getvalue()
+
+
+def diff_for_ansible(plan: Plan) -> dict:
+    """Ansible diff mode: the readable text, prepared."""
+    return {"prepared": render_text(plan)}
+
+
+__all__ = [
+    "KINDS",
+    "OPS",
+    "RDN_ATTRIBUTE",
+    "AttributeChange",
+    "Operation",
+    "Plan",
+    "diff_for_ansible",
+    "make_plan",
+    "render_change_csv",
+    "render_change_request",
+    "render_entries_ldif",
+    "render_ldif",
+    "render_text",
+]
