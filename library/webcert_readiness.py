@@ -1,0 +1,384 @@
+#!/usr/bin/python
+"""Ansible module: will every person be able to log in and sign in Webcert? (readiness report)"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: webcert_readiness
+short_description: Report, per person and care unit, whether Webcert will work and why not
+description:
+  - Reads the provider description (YAML) and validates it; any validation error stops the
+    module before it connects to the directory.
+  - Reads the B(actual) directory state below O(base_dn) (one connection, one paged subtree
+    search). Readiness is decided from the directory, not from the YAML, because that is what
+    Webcert reads. The YAML is used to say where to fix a problem (file and line), whether the
+    directory has drifted from the description, who is expected to use Webcert, the expected
+    role, the onboarding steps and each unit's workstation host group.
+  - Per person it computes the Webcert role with Webcert's own rules (legitimerad yrkesgrupp,
+    befattningskod, gruppförskrivarkod), the units they can act for (active commissions with
+    purpose C(Vård och behandling) on units that exist), Rehabstöd access (doctors with such a
+    commission), the certificate status from O(siths_report), a status C(ready), C(warning) or
+    C(blocked), and every problem in plain words with the fix.
+  - Per unit it checks e-mail and arbetsplatskod, lists the commissions, the people ready and
+    not ready, and the workstations (from O(workstation_report), matched by the unit's
+    C(host_group)). Per provider it checks the organisationsnummer and lists the onboarding
+    steps with Inera that are still open (manual steps).
+  - Writes C(readiness.json) and C(readiness.html) (a self-contained page, readable on a
+    phone) to O(report_dir), and returns the data and a short terminal summary.
+  - Fails when anyone expected to use Webcert (C(uses_webcert), default true) is blocked,
+    unless O(warn_only=true).
+version_added: "1.0.0"
+author: Webcert onboarding toolkit
+options:
+  provider_path:
+    description: A provider description YAML file, or a folder of them (merged).
+    type: path
+    required: true
+  strict_ids:
+    description:
+      - Require production-shaped HSA-ids. Set to V(false) for test-environment ids.
+    type: bool
+    default: true
+  uri:
+    description:
+      - LDAP URI, C(ldaps://host:636) or C(ldap://host:389) (StartTLS is used).
+      - Defaults to the environment variable E(HSA_LDAP_URI).
+    type: str
+  bind_dn:
+    description:
+      - DN to bind as with a password. Leave unset with O(client_cert) (SASL EXTERNAL).
+      - Defaults to E(HSA_LDAP_BIND_DN).
+    type: str
+  bind_password:
+    description: Password for O(bind_dn). Defaults to E(HSA_LDAP_BIND_PASSWORD). Never logged.
+    type: str
+  base_dn:
+    description: Only this subtree is read. Defaults to E(HSA_LDAP_BASE_DN).
+    type: str
+  ca_file:
+    description: CA certificates (PEM) that validate the server. Defaults to E(HSA_LDAP_CA_FILE).
+    type: path
+  client_cert:
+    description: Client certificate (PEM) for SASL EXTERNAL. Defaults to E(HSA_LDAP_CLIENT_CERT).
+    type: path
+  client_key:
+    description: Private key of O(client_cert). Defaults to E(HSA_LDAP_CLIENT_KEY).
+    type: path
+  start_tls:
+    description: Use StartTLS. Default is V(true) for C(ldap://) and V(false) for C(ldaps://).
+    type: bool
+  validate_certs:
+    description: Validate the server certificate. Turning this off is for a lab only.
+    type: bool
+    default: true
+  allow_plaintext:
+    description: Allow C(ldap://) without StartTLS (lab only; the password travels in clear).
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for the server to connect or answer.
+    type: int
+    default: 10
+  siths_report:
+    description:
+      - The certificate findings written by C(playbooks/siths.yml) (C(siths.json)).
+      - When unset or the file does not exist, certificates count as "not checked" (a warning
+        for everyone, never a pass).
+    type: path
+  workstation_report:
+    description:
+      - The workstation summary written by C(playbooks/workstations.yml) (C(workstations.json)).
+      - Optional; without it workstations are shown as not checked.
+    type: path
+  report_dir:
+    description:
+      - Folder for C(readiness.json) and C(readiness.html) (created when missing).
+      - When unset, no files are written; the data is only returned.
+    type: path
+  warn_only:
+    description: Never fail because people are blocked (for dashboards); the data says so.
+    type: bool
+    default: false
+  today:
+    description:
+      - The date (C(YYYY-MM-DD)) to judge commission and certificate dates against.
+      - Defaults to today on the controller. For tests and reproducible reports.
+    type: str
+notes:
+  - Check mode reads the directory and the reports and returns the data and the summary, but
+    does B(not) write C(readiness.json) or C(readiness.html).
+  - The module reports C(changed) when it wrote a report file whose content differed.
+  - Report files contain names and HSA-ids; they are written with mode 0640.
+  - Needs the Python package ldap3 on the controller.
+  - How to run and read the report is described in docs/readiness.md.
+requirements:
+  - ldap3
+"""
+
+EXAMPLES = r"""
+- name: Readiness of everyone in the provider description
+  webcert_readiness:
+    provider_path: "{{ inventory_dir }}/provider"
+    siths_report: reports/siths.json
+    workstation_report: reports/workstations.json
+    report_dir: reports
+  register: readiness
+
+- name: Print the short summary
+  ansible.builtin.debug:
+    msg: "{{ readiness.text }}"
+
+- name: Dashboard use - report, never fail, fixed date
+  webcert_readiness:
+    provider_path: provider/
+    uri: ldaps://hsa.region.example.se
+    base_dn: c=SE
+    bind_dn: cn=readiness,ou=System,c=SE
+    bind_password: "{{ vault_hsa_read_password }}"
+    ca_file: /etc/pki/directory-ca.pem
+    report_dir: /var/www/readiness
+    warn_only: true
+    today: "2026-12-01"
+"""
+
+RETURN = r"""
+readiness:
+  description: The whole report as data (the same as readiness.json).
+  returned: success, and on failure because people are blocked
+  type: dict
+  contains:
+    people:
+      description:
+        - One entry per person (description and directory combined), blocked first. Keys
+          C(hsa_id), C(name), C(uses_webcert), C(unit_ids), C(units), C(role), C(role_label),
+          C(role_reason), C(expected_role), C(rehabstod), C(rehabstod_units), C(certificates),
+          C(status) (ready, warning, blocked), C(problems) and C(warnings) (lists of
+          C({message, fix})), C(source) (YAML file:line) and C(dn).
+      type: list
+      elements: dict
+    units:
+      description:
+        - One entry per care unit. Keys C(hsa_id), C(name), C(email), C(workplace_codes),
+          C(commissions), C(people_ready), C(people_not_ready), C(workstations), C(status),
+          C(problems), C(warnings).
+      type: list
+      elements: dict
+    provider:
+      description: C(hsa_id), C(name), C(org_no), C(onboarding) (steps, done or open), C(status).
+      type: dict
+    summary:
+      description: Counts (see RV(summary)).
+      type: dict
+    exit:
+      description: C(failed) (bool), C(blocked) (HSA-ids), C(message).
+      type: dict
+summary:
+  description: Counts of people and units by status.
+  returned: success, and on failure because people are blocked
+  type: dict
+  sample: {"people": 6, "expected": 5, "ready": 2, "warning": 1, "blocked": 2,
+           "units": 2, "units_ready": 1, "units_warning": 0, "units_blocked": 1,
+           "open_manual_steps": 1, "rehabstod": 2, "status": "blocked"}
+text:
+  description: A short summary for the terminal (blocked people with the first fix).
+  returned: success, and on failure because people are blocked
+  type: str
+blocked:
+  description: True when someone expected to use Webcert is blocked.
+  returned: success, and on failure because people are blocked
+  type: bool
+report_files:
+  description: Paths of the files written (empty in check mode or without report_dir).
+  returned: always
+  type: dict
+  sample: {"json": "reports/readiness.json", "html": "reports/readiness.html"}
+findings:
+  description: Validation findings of the description (errors stop the module).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+
+try:
+    from ansible.module_utils.hsa_gateway import read_directory_model
+    from ansible.module_utils.hsa_ldap import (
+        LdapConfigError,
+        LdapConnectError,
+        LdapSettings,
+        check_settings,
+        connect,
+    )
+    from ansible.module_utils.hsa_model import load_provider
+    from ansible.module_utils.readiness_render import render_html, render_text, to_json
+    from ansible.module_utils.webcert_readiness import build_readiness
+
+    IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - shown to the user
+    IMPORT_ERROR = exc
+
+
+def argument_spec() -> dict:
+    def env(name):
+        return {"fallback": (env_fallback, [name])}
+
+    return {
+        "provider_path": {"type": "path", "required": True},
+        "strict_ids": {"type": "bool", "default": True},
+        "uri": {"type": "str", **env("HSA_LDAP_URI")},
+        "bind_dn": {"type": "str", **env("HSA_LDAP_BIND_DN")},
+        "bind_password": {"type": "str", "no_log": True, **env("HSA_LDAP_BIND_PASSWORD")},
+        "base_dn": {"type": "str", **env("HSA_LDAP_BASE_DN")},
+        "ca_file": {"type": "path", **env("HSA_LDAP_CA_FILE")},
+        "client_cert": {"type": "path", **env("HSA_LDAP_CLIENT_CERT")},
+        "client_key": {"type": "path", **env("HSA_LDAP_CLIENT_KEY")},
+        "start_tls": {"type": "bool"},
+        "validate_certs": {"type": "bool", "default": True},
+        "allow_plaintext": {"type": "bool", "default": False},
+        "timeout": {"type": "int", "default": 10},
+        "siths_report": {"type": "path"},
+        "workstation_report": {"type": "path"},
+        "report_dir": {"type": "path"},
+        "warn_only": {"type": "bool", "default": False},
+        "today": {"type": "str"},
+    }
+
+
+def read_json_report(module, path, label):
+    """The parsed JSON report, or None (with a warning) when the file is not there."""
+    if not path:
+        return None
+    if not os.path.isfile(path):
+        module.warn(f"{label} {path} does not exist; it is treated as not checked")
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg=f"{label} {path} could not be read as JSON: {exc}", changed=False)
+    if not isinstance(data, dict):
+        module.fail_json(msg=f"{label} {path} is not a JSON object", changed=False)
+    return data
+
+
+def previous_stamp(path: str) -> str | None:
+    """The ``generated`` time stamp of the JSON report at ``path``, if there is one."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            old = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    stamp = old.get("generated") if isinstance(old, dict) else None
+    return stamp if isinstance(stamp, str) and stamp else None
+
+
+def write_if_changed(path: str, text: str, old_stamp: str | None = None,
+                     new_stamp: str | None = None) -> bool:
+    """Write atomically (mode 0640) unless only the time stamp differs; True when written."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            old = handle.read()
+        if old_stamp and new_stamp:
+            old = old.replace(old_stamp, new_stamp)
+        if old == text:
+            return False
+    except OSError:
+        pass
+    folder = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".readiness-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o640)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    p = module.params
+    if IMPORT_ERROR is not None:
+        module.fail_json(msg=f"the toolkit's module_utils could not be imported: {IMPORT_ERROR}")
+
+    try:
+        today = dt.date.fromisoformat(p["today"]) if p["today"] else dt.date.today()
+    except ValueError:
+        module.fail_json(msg=f"today: {p['today']!r} is not a date (write YYYY-MM-DD)")
+
+    loaded = load_provider(p["provider_path"], strict_ids=p["strict_ids"])
+    findings = [str(f) for f in loaded.findings]
+    errors = [str(f) for f in loaded.errors]
+    if errors or loaded.model is None:
+        module.fail_json(
+            msg=f"the provider description has {len(errors)} error(s); no report was made:\n"
+            + "\n".join(errors), findings=findings, changed=False, report_files={})
+
+    certificates = read_json_report(module, p["siths_report"], "siths_report")
+    workstations = read_json_report(module, p["workstation_report"], "workstation_report")
+
+    if not p["validate_certs"]:
+        module.warn("validate_certs is off: the directory server's identity is NOT checked; "
+                    "use this only in a lab")
+    try:
+        settings = check_settings(LdapSettings(
+            uri=p["uri"] or "", base_dn=p["base_dn"] or "",
+            bind_dn=None if p["client_cert"] else p["bind_dn"],
+            bind_password=None if p["client_cert"] else p["bind_password"],
+            ca_file=p["ca_file"], client_cert=p["client_cert"], client_key=p["client_key"],
+            start_tls=p["start_tls"], validate_certs=p["validate_certs"],
+            allow_plaintext=p["allow_plaintext"], timeout=p["timeout"]))
+        conn = connect(settings)
+        try:
+            actual = read_directory_model(conn, settings.base_dn)
+        finally:
+            with contextlib.suppress(Exception):  # the connection may already be gone
+                conn.unbind()
+    except (LdapConfigError, LdapConnectError) as exc:
+        module.fail_json(msg=str(exc), findings=findings, changed=False, report_files={})
+
+    generated = dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
+    data = build_readiness(loaded.model, actual, today, certificates, workstations, generated)
+
+    files: dict[str, str] = {}
+    changed = False
+    html_path = None
+    if p["report_dir"]:
+        json_path = os.path.join(p["report_dir"], "readiness.json")
+        html_path = os.path.join(p["report_dir"], "readiness.html")
+        if not module.check_mode:
+            os.makedirs(p["report_dir"], exist_ok=True)
+            # A file whose only difference is the time stamp is left as it is.
+            previous = previous_stamp(json_path)
+            for path, text in ((json_path, to_json(data)), (html_path, render_html(data))):
+                changed |= write_if_changed(path, text, previous, generated)
+            files = {"json": json_path, "html": html_path}
+    text = render_text(data, html_path if files else None)
+    result = {
+        "changed": changed,
+        "readiness": data,
+        "summary": data["summary"],
+        "text": text,
+        "blocked": data["exit"]["failed"],
+        "report_files": files,
+        "findings": findings,
+    }
+    if data["exit"]["failed"] and not p["warn_only"]:
+        module.fail_json(msg=data["exit"]["message"] + " (set warn_only to only report)",
+                         **result)
+    module.exit_json(msg=data["exit"]["message"], **result)
+
+
+if __name__ == "__main__":
+    main()
