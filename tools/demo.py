@@ -6,6 +6,7 @@ the sandbox), and the demo stops with a non-zero exit status at the first step t
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -41,6 +42,39 @@ def run(cmd: list[str], env: dict[str, str], ok_codes=(0,)) -> subprocess.Comple
     return r
 
 
+PLAYBOOK = str(ROOT / ".venv" / "bin" / "ansible-playbook")
+# Demo people and the certificate each gets (tools/siths_testpki.py scenarios).
+DEMO_CERTS = [
+    "SE5599001236-P001:valid:Åsa Öberg",
+    "SE5599001236-P002:expiring:Björn Ek",
+    "SE5599001236-P003:expired:David Lind",
+    "SE5599001236-P004:valid:Elin Sandberg",
+    "SE5599001236-P005:valid:Greta Ström",
+    "SE5599001236-P006:valid:Cecilia Holm",
+    "SE5599001236-P007:valid:Fredrik Nord",
+]
+
+
+def run_capture(cmd: list[str], env: dict[str, str]) -> str:
+    print("   $ " + " ".join(str(c) for c in cmd), flush=True)
+    r = subprocess.run(cmd, env=env, cwd=ROOT, check=False, capture_output=True, text=True)
+    print(r.stdout[-3000:], end="")
+    if r.returncode:
+        print(r.stderr[-3000:], end="", file=sys.stderr)
+        raise StepFailed(f"{cmd[0]} exited with {r.returncode}")
+    return r.stdout
+
+
+def ldap_tool(info: sb.SandboxInfo, tool: str, ldif: str, env: dict[str, str]) -> None:
+    tool_env = dict(env, LDAPTLS_CACERT=info.ca_file, LDAPTLS_REQCERT="demand")
+    cmd = [tool, "-x", "-ZZ", "-H", info.uri, "-D", info.bind_dn, "-y",
+           str(Path(info.dir) / "bind.pw")]
+    print("   $ " + " ".join(cmd), flush=True)
+    r = subprocess.run(cmd, input=ldif, text=True, env=tool_env, check=False)
+    if r.returncode:
+        raise StepFailed(f"{tool} exited with {r.returncode}")
+
+
 def main() -> int:
     started = time.monotonic()
     env = dict(os.environ)
@@ -48,34 +82,67 @@ def main() -> int:
     try:
         step(1, "Start the HSA sandbox directory",
              "A private OpenLDAP slapd with the HSA schema on 127.0.0.1, TLS on "
-             "(tools/hsa-sandbox).")
-        sb.destroy(DEMO_DIR)  # every demo starts from an empty directory
+             "(tools/hsa-sandbox). Every demo starts from an empty directory.")
+        sb.destroy(DEMO_DIR)
         info = sb.start(DEMO_DIR)
         env.update(info.env)
         print(f"   running on {info.uri} (StartTLS) and {info.ldaps_uri}; CA {info.ca_file}")
+        provider = ["-e", f"hsa_provider_path={PROVIDER}", "-e", f"hsa_report_dir={REPORTS}"]
+        REPORTS.mkdir(parents=True, exist_ok=True)
 
-        step(2, "Load an example care provider",
-             "One provider and one care unit, written with ldapadd over StartTLS.")
-        ldif = (
-            f"dn: o=Demovården AB,{info.base_dn}\nobjectClass: organization\n"
-            "objectClass: hsaHealthCareProvider\no: Demovården AB\n"
-            "hsaIdentity: SE5565594230-1000\norgNo: 5565594230\n\n"
-            f"dn: ou=Vårdcentralen Norr,o=Demovården AB,{info.base_dn}\n"
-            "objectClass: organizationalUnit\nobjectClass: hsaHealthCareUnit\n"
-            "ou: Vårdcentralen Norr\nhsaIdentity: SE5565594230-1001\nmail: norr@example.se\n"
-            "unitPrescriptionCode: 1234567\nhsaResponsibleHealthCareProvider: SE5565594230-1000\n"
-        )
-        tool_env = dict(env, LDAPTLS_CACERT=info.ca_file, LDAPTLS_REQCERT="demand")
-        r = subprocess.run(["ldapadd", "-x", "-ZZ", "-H", info.uri, "-D", info.bind_dn, "-y",
-                            str(DEMO_DIR / "bind.pw")], input=ldif, text=True, env=tool_env,
-                           check=False)
-        if r.returncode:
-            raise StepFailed("ldapadd failed")
+        step(2, "Check the provider description",
+             "inventories/demo/provider/: a care provider, two care units, seven people. "
+             "Two warnings are there on purpose.")
+        run([PLAYBOOK, "playbooks/validate.yml", *provider], env)
 
-        step(3, "Show what is in the directory", "Every entry below the base DN.")
-        run(["ldapsearch", "-LLL", "-x", "-ZZ", "-H", info.uri, "-D", info.bind_dn, "-y",
-             str(DEMO_DIR / "bind.pw"), "-b", info.base_dn, "(hsaIdentity=*)",
-             "hsaIdentity", "mail", "orgNo", "unitPrescriptionCode"], tool_env)
+        step(3, "Plan the directory changes (--check --diff: nothing is written)",
+             "Objects are matched by HSA-id; the plan lists every attribute before -> after.")
+        run([PLAYBOOK, "playbooks/hsa.yml", "--check", "--diff", *provider], env)
+
+        step(4, "Apply the plan to the directory", "Provider and units first, then people, "
+             "then commissions (medarbetaruppdrag).")
+        run([PLAYBOOK, "playbooks/hsa.yml", *provider], env)
+
+        step(5, "Apply again: nothing to do", "A second run must report changed=0.")
+        out = run_capture([PLAYBOOK, "playbooks/hsa.yml", *provider], env)
+        if "changed=0" not in out:
+            raise StepFailed("the second apply changed something: not idempotent")
+        print("   second run: changed=0")
+
+        step(6, "Issue SITHS test certificates and publish them in the directory",
+             "A demo PKI generated here with SITHS's CA names (no real SITHS keys); David "
+             "Lind's card has expired and Björn Ek's expires within the warning window.")
+        pki = DEMO_DIR / "pki"
+        run([sys.executable, "tools/siths_testpki.py", "--out", str(pki), "--prefix", "",
+             "--publish-ldap", "--people", *DEMO_CERTS], env)
+
+        step(7, "Verify every clinician's certificates", "Chain by signature, CRL, validity, "
+             "expiry ahead, HSA-id in the subject serialNumber.")
+        run([PLAYBOOK, "playbooks/siths.yml", *provider, "-e", f"siths_trust_bundle={pki}/trust",
+             "-e", json.dumps({"siths_crl_files": [str(pki / "crl")]}),
+             "-e", "siths_warn_only=true"], env)
+
+        step(8, "Someone changes HSA behind the toolkit's back",
+             "The arbetsplatskod of Demo Barnmorskemottagning is deleted directly in the "
+             "directory (as an HSA Admin user might); the plan shows the drift.")
+        unit_dn = f"ou=Demo Barnmorskemottagning,o=Demo Vård AB,{info.base_dn}"
+        ldap_tool(info, "ldapmodify", f"dn: {unit_dn}\nchangetype: modify\n"
+                  "delete: unitPrescriptionCode\n", env)
+        run([PLAYBOOK, "playbooks/hsa.yml", "--check", "--diff", *provider], env)
+
+        step(9, "Webcert readiness: who can log in and sign tomorrow, and why not",
+             "Reads the ACTUAL directory, the certificate findings and the description.")
+        run([PLAYBOOK, "playbooks/readiness.yml", *provider, "-e", "readiness_warn_only=true"],
+            env)
+        report = json.loads((REPORTS / "readiness.json").read_text(encoding="utf-8"))
+        people = report.get("people", [])
+        blocked = [p["name"] for p in people if p.get("status") == "blocked"]
+        ready = [p["name"] for p in people if p.get("status") == "ready"]
+        if not people or not blocked or not ready:
+            raise StepFailed("the readiness report should show both ready and blocked people")
+        print(f"\n   Ready: {', '.join(ready)}")
+        print(f"   Blocked: {', '.join(blocked)}")
+        print(f"   HTML report: {REPORTS / 'readiness.html'}")
     except (StepFailed, sb.SandboxError) as exc:
         print(f"\nDEMO FAILED: {exc}", file=sys.stderr)
         return 1
