@@ -1,0 +1,50 @@
+"""Jinja filters for playbooks/drift.yml (thin wrappers over module_utils/drift_report.py).
+
+    {{ hsa_plan | drift_report(siths_result, readiness_result) }}   -> report (dict)
+    {{ report | drift_junit }}                                      -> JUnit XML (str)
+    {{ report | drift_summary }}                                    -> drift.json (dict)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ansible.module_utils
+
+# ansible-core does not put the project's module_utils folder on the controller's
+# import path for filter plugins; add it relative to this file (idempotent).
+_MODULE_UTILS = str(Path(__file__).resolve().parent.parent / "module_utils")
+if _MODULE_UTILS not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(_MODULE_UTILS)
+
+from ansible.module_utils.drift_report import (  # noqa: E402
+    build_drift,
+    render_junit,
+    summary_json,
+)
+
+
+def _result(value):
+    """A registered result that was skipped or undefined counts as 'did not run'."""
+    if not isinstance(value, dict) or value.get("skipped"):
+        return None
+    return value
+
+
+def drift_report(hsa, certificates=None, readiness=None, fail_on_expiring=True, generated=None):
+    return build_drift(_result(hsa), _result(certificates), _result(readiness),
+                       fail_on_expiring=bool(fail_on_expiring), generated=generated)
+
+
+def drift_junit(report, name="webcert-drift"):
+    return render_junit(report, name)
+
+
+def drift_summary(report):
+    return summary_json(report)
+
+
+class FilterModule:
+    def filters(self):
+        return {"drift_report": drift_report, "drift_junit": drift_junit,
+                "drift_summary": drift_summary}
