@@ -198,6 +198,9 @@ def connect(settings: LdapSettings):
         if "CERTIFICATE_VERIFY_FAILED" in detail or "certificate" in detail.lower():
             hint = (" — the server certificate is not trusted (check hsa_ldap_ca_file, the "
                     "host name in the URI and the certificate's validity)")
+        elif "timed out" in detail.lower():
+            hint = (f" — no answer within {max(1, int(s.timeout))} s (hsa_ldap_timeout); the "
+                    "server is down, overloaded or a firewall drops the traffic")
         raise LdapConnectError(f"could not {step} {s.uri}: {detail}{hint}") from None
     return conn
 
@@ -213,21 +216,23 @@ def paged_search(conn, base_dn: str, ldap_filter: str, attributes, page_size: in
     """Yield entries (dicts with 'dn', 'attributes', 'raw_attributes') of one paged search.
 
     Referrals and continuation references are skipped (the toolkit never follows them);
-    a failed search raises LdapConnectError.
+    a failed search, and one the server ended early (size, time or admin limit: only part
+    of the tree was returned), raises LdapConnectError.
     """
     search_scope = {"SUBTREE": ldap3.SUBTREE, "LEVEL": ldap3.LEVEL, "BASE": ldap3.BASE}[scope]
     cookie = None
     while True:
-        ok = conn.search(
+        conn.search(
             base_dn, ldap_filter, search_scope=search_scope, attributes=attributes,
             paged_size=page_size, paged_cookie=cookie,
         )
         result = conn.result or {}
-        if not ok and result.get("result") not in (0, 32):  # 32 = noSuchObject: empty tree
-            raise LdapConnectError(
-                f"search under {base_dn} failed: {result.get('description')} "
-                f"{result.get('message', '')}".strip()
-            )
+        code = result.get("result")
+        # ldap3's return value only says whether entries came back (False for none, True for
+        # a search the server ended with sizeLimitExceeded & co.): check the result code, or
+        # a partial read would be taken for the whole tree.
+        if code not in (0, 32):  # 32 = noSuchObject: the base is not there yet (empty tree)
+            raise LdapConnectError(_search_failure(base_dn, result))
         for entry in conn.response or []:
             if entry.get("type") == "searchResEntry":
                 yield entry
@@ -235,6 +240,28 @@ def paged_search(conn, base_dn: str, ldap_filter: str, attributes, page_size: in
         cookie = controls.get("1.2.840.113556.1.4.319", {}).get("value", {}).get("cookie")
         if not cookie:
             return
+
+
+# Result codes that end a search early: only part of the tree was returned.
+_PARTIAL = {3: "timeLimitExceeded", 4: "sizeLimitExceeded", 11: "adminLimitExceeded"}
+
+
+def _search_failure(base_dn: str, result: dict) -> str:
+    code = result.get("result")
+    desc = result.get("description") or _PARTIAL.get(code) or f"result code {code}"
+    detail = f"{desc} ({code}) {result.get('message') or ''}".strip()
+    if code in _PARTIAL:
+        return (f"search under {base_dn} stopped early: {detail}. The directory returned only "
+                "part of the entries, so nothing was planned or changed; ask the directory "
+                "administrator to lift the size/time limit for the bind DN (paged searches)")
+    if code == 10:
+        refs = ", ".join(result.get("referrals") or []) or "another server"
+        return (f"search under {base_dn} failed: the server refers it to {refs} (referral). "
+                "The base DN is not held by this server; use the server it refers to as "
+                "hsa_ldap_uri. Referrals are never followed")
+    if code is None:
+        return f"search under {base_dn} failed: the connection was lost ({detail})"
+    return f"search under {base_dn} failed: {detail}"
 
 
 def escape_filter_value(value: str) -> str:

@@ -10,6 +10,9 @@ import difflib
 import re
 
 HSA_ID_MAX = 31
+# Longest text value (a name, title, purpose, e-mail ...). Far above any real value, far below
+# what would bloat the directory or a change request; HSA itself keeps names much shorter.
+TEXT_MAX = 256
 _HSA_ID_STRICT = re.compile(r"SE\d{10}-[A-Za-z0-9]+")
 _HSA_ID_RELAXED = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _ORG_NO = re.compile(r"(\d{6})-?(\d{4})")
@@ -62,6 +65,15 @@ def luhn_check_digit(nine_digits: str) -> int:
         product = int(char) * (2 if index % 2 == 0 else 1)
         total += product // 10 + product % 10
     return (10 - total % 10) % 10
+
+
+def length_problem(value: str):
+    if len(value) > TEXT_MAX:
+        return (
+            f"is {len(value):,} characters long, more than the {TEXT_MAX} a value may have",
+            "shorten it; a value this long is usually a copy-paste mistake",
+        )
+    return None
 
 
 def hsa_id_problem(value: str, strict: bool = True):

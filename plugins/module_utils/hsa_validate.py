@@ -152,6 +152,8 @@ class _Ctx:
 
     def add(self, severity, where, path, value, message, hint=""):
         line = where if isinstance(where, int) else where.start_mark.line + 1
+        if isinstance(value, str) and len(value) > rules.TEXT_MAX:
+            value = value[:80] + "…"  # a megabyte value must not flood every report
         self.findings.append(Finding(severity, self.file, line, path, value, message, hint))
 
     def error(self, where, path, value, message, hint=""):
@@ -265,7 +267,19 @@ def _fast_text(node, code: bool) -> str | None:
     return None
 
 
+def _with_length(check):
+    """``check`` plus the length limit every text value has (rules.TEXT_MAX)."""
+    if check is None:
+        return rules.length_problem
+
+    def checked(text):
+        return rules.length_problem(text) or check(text)
+
+    return checked
+
+
 def _text(ctx, fields, key, path, owner, *, required=False, code=False, check=None):
+    check = _with_length(check)
     node = fields.get(key)
     if node is not None:
         text = _fast_text(node, code)
@@ -368,6 +382,7 @@ def _items(ctx, fields, key, path, example: str) -> list[tuple[str, yaml.Node]]:
 
 
 def _text_list(ctx, fields, key, path, example, *, code=False, check=None) -> list[str]:
+    check = _with_length(check)
     node = fields.get(key)
     if node.__class__ is yaml.SequenceNode:
         fast = [_fast_text(item, code) for item in node.value]

@@ -228,6 +228,7 @@ def _check_aliases(doc: YamlDoc, root: yaml.Node) -> bool:
     sizes: dict[int, int] = {}
     seen: set[int] = set()
     expanded = 0
+    line = 0
 
     def children(node):
         if isinstance(node, yaml.MappingNode):
@@ -268,11 +269,12 @@ def _check_aliases(doc: YamlDoc, root: yaml.Node) -> bool:
             else:
                 stack.append((child, False))
         if expanded > MAX_ALIAS_EXPANSION:
+            line = node.start_mark.line + 1  # where the expansion went over the limit
             break
     if expanded > MAX_ALIAS_EXPANSION:
         _error(
             doc,
-            0,
+            line,
             f"anchors and aliases (&name / *name) expand to more than {MAX_ALIAS_EXPANSION:,} "
             "values",
             "write the values out instead of nesting aliases",
