@@ -232,6 +232,8 @@ findings:
   elements: str
 """
 
+import gc
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 try:
@@ -276,6 +278,9 @@ def argument_spec() -> dict:
 
 
 def main() -> None:
+    # A short-lived process that builds many small objects and no reference cycles worth
+    # collecting: the cyclic GC only costs time here (about a fifth of a 10,000-person run).
+    gc.disable()
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
     if IMPORT_ERROR is not None:

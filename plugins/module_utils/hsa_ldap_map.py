@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -143,16 +144,22 @@ def format_generalized_time(day: dt.date | dt.datetime) -> str:
     return day.strftime("%Y%m%d") + "000000Z"
 
 
+@functools.lru_cache(maxsize=256)
+def _rule(attribute: str) -> str:
+    return MATCHING_RULE.get(attribute.split(";", 1)[0].lower(), "caseIgnoreMatch")
+
+
 def match_key(attribute: str, value: str) -> str:
     """The form of a value the server's equality matching rule compares.
 
     caseIgnoreMatch: NFC (the server prepares with NFKC; NFC is what the model stores),
     case folded, insignificant spaces removed. generalizedTimeMatch: the UTC instant.
     """
-    rule = MATCHING_RULE.get(attribute.split(";", 1)[0].lower(), "caseIgnoreMatch")
-    if rule == "generalizedTimeMatch":
+    if _rule(attribute) == "generalizedTimeMatch":
         stamp = parse_generalized_time(value)
         return stamp.isoformat() if stamp else value
+    if value.isascii():  # NFC and casefold of ASCII text are lower()
+        return " ".join(value.split()).lower()
     value = unicodedata.normalize("NFC", value)
     return _collapse_spaces(value).casefold()
 
@@ -164,10 +171,14 @@ def same_values(attribute: str, a, b) -> bool:
 # --------------------------------------------------------------------------- DNs
 
 _DN_SPECIAL = ',+"\\<>;='
+_DN_ESCAPED = re.compile(r'[\\+";]')  # escapes or multi-valued RDNs: the full parser
+_NEEDS_ESCAPE = re.compile(r'[,+"\\<>;=\x00]|^[# ]| $')
 
 
 def escape_rdn_value(value: str) -> str:
     """RFC 4514 escaping of an attribute value in a DN (``a,b=c`` -> ``a\\,b\\=c``)."""
+    if not _NEEDS_ESCAPE.search(value):
+        return value
     out = []
     for i, ch in enumerate(value):
         if ch in _DN_SPECIAL or (i == 0 and ch in "# ") or (i == len(value) - 1 and ch == " "):
@@ -185,7 +196,7 @@ def rdn(attribute: str, value: str) -> str:
 
 def parse_dn(dn: str) -> list[list[tuple[str, str]]]:
     """Split a DN into RDNs, each a list of (attribute, unescaped value)."""
-    if not any(ch in dn for ch in '\\+";'):  # fast path: nothing escaped or multi-valued
+    if not _DN_ESCAPED.search(dn):  # fast path: nothing escaped or multi-valued
         out = []
         for part in dn.split(","):
             attr, _, value = part.partition("=")
@@ -243,7 +254,17 @@ def _ava_key(attribute: str, value: str) -> str:
 
 def dn_keys(dn: str) -> list[str]:
     """Per RDN, a comparison key: attribute names lowered, values by matching rule."""
+    if dn and not _DN_ESCAPED.search(dn):  # plain DN: first RDN + cached parent
+        head, sep, rest = dn.partition(",")
+        attr, _, value = head.partition("=")
+        first = _ava_key(attr.strip(), value.strip(" "))
+        return [first, *_suffix_keys(rest)] if sep else [first]
     return ["+".join(sorted(_ava_key(a, v) for a, v in one)) for one in parse_dn(dn)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _suffix_keys(dn: str) -> tuple[str, ...]:
+    return tuple(dn_keys(dn)) if dn else (_ava_key("", ""),)  # "a=b," ends in an empty RDN
 
 
 def normalize_dn(dn: str) -> str:
@@ -314,7 +335,9 @@ def _t(*values) -> tuple[str, ...]:
     for v in values:
         if v is None or v == "":
             continue
-        s = unicodedata.normalize("NFC", str(v))
+        s = str(v)
+        if not s.isascii():
+            s = unicodedata.normalize("NFC", s)
         if s not in seen:
             seen.add(s)
             out.append(s)
@@ -512,10 +535,15 @@ def make_entry(dn: str, attributes: dict) -> DirectoryEntry:
         for v in values:
             if isinstance(v, bytes):
                 v = v.decode("utf-8", "replace")
-            decoded.append(unicodedata.normalize("NFC", str(v)))
-        key = canonical(name)
-        out[key] = out.get(key, ()) + tuple(decoded)
+            elif not isinstance(v, str):
+                v = str(v)
+            decoded.append(v if v.isascii() else unicodedata.normalize("NFC", v))
+        key = _CANONICAL_CACHE.get(name) or canonical(name)
+        out[key] = (*out[key], *decoded) if key in out else tuple(decoded)
     return DirectoryEntry(dn, out)
+
+
+_CANONICAL_CACHE = {n: n for n in (*ALL_MANAGED, "objectClass")}
 
 
 def _origin(dn: str) -> Origin:

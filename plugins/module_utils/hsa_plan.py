@@ -128,14 +128,23 @@ class Plan:
 class _Node:
     """An actual entry while the plan is built: its DN follows planned moves."""
 
-    __slots__ = ("entry", "final", "keys", "rdns")
+    __slots__ = ("_rdns", "entry", "final", "keys")
 
     def __init__(self, entry: DirectoryEntry):
         self.entry = entry
-        parsed = parse_dn(entry.dn)
-        self.rdns = ["+".join(rdn(a, v) for a, v in one) for one in parsed]
+        self._rdns: list[str] | None = None  # parsed when needed (most entries never are)
         self.keys = dn_keys(entry.dn)
         self.final = True  # still exists after the plan
+
+    @property
+    def rdns(self) -> list[str]:
+        if self._rdns is None:
+            self._rdns = ["+".join(rdn(a, v) for a, v in one) for one in parse_dn(self.entry.dn)]
+        return self._rdns
+
+    @rdns.setter
+    def rdns(self, value: list[str]) -> None:
+        self._rdns = value
 
     @property
     def dn(self) -> str:
@@ -152,6 +161,8 @@ def _is_below(keys: list[str], ancestor: list[str]) -> bool:
 
 
 def _diff_values(attribute: str, before, after) -> AttributeChange | None:
+    if tuple(before) == tuple(after):  # the same values: the same under any matching rule
+        return None
     bkeys = {match_key(attribute, v): v for v in before}
     akeys = {match_key(attribute, v): v for v in after}
     if bkeys.keys() == akeys.keys():
@@ -217,11 +228,29 @@ def make_plan(
         by_id[key] = node
 
     wanted = {match_key("hsaIdentity", e.hsa_id) for e in desired.entries}
+    # Provider entries below the base DN that are not ours: what lives under them belongs
+    # to someone else and is never moved into our subtree or rewritten.
+    ours = {match_key("hsaIdentity", e.hsa_id) for e in desired.entries if e.kind == "provider"}
+    others = [
+        n
+        for n in nodes
+        if n.entry.kind == "provider"
+        and n.entry.hsa_id
+        and match_key("hsaIdentity", n.entry.hsa_id) not in ours
+    ]
     ops: list[Operation] = []
     for want in desired.entries:
         node = by_id.get(match_key("hsaIdentity", want.hsa_id))
         if node is None:
             ops.append(_add(want))
+            continue
+        owner = next((o for o in others if o is node or _is_below(node.keys, o.keys)), None)
+        if owner is not None:
+            plan.errors.append(
+                f"{want.kind} {want.hsa_id} is in the directory under another care provider "
+                f"({owner.entry.hsa_id}: {node.entry.dn}); it is neither moved nor changed. "
+                "Check the HSA-id in the description, or have that provider remove the entry"
+            )
             continue
         have_kind = node.entry.kind
         if have_kind != want.kind:
@@ -230,6 +259,7 @@ def make_plan(
                 f"({node.entry.dn}) but a {want.kind} in the description"
             )
             continue
+        ops.extend(_free_target(want, node, nodes, wanted))
         ops.extend(_update(want, node, nodes))
 
     _check_targets(desired, nodes, by_id, plan)
@@ -341,12 +371,7 @@ def _update(want: DesiredEntry, node: _Node, nodes: list[_Node]) -> list[Operati
         if renamed:
             attrs = _apply_rdn_change(attrs, parse_dn(old_dn)[0], new_parsed[0])
         new_rdns = ["+".join(rdn(a, v) for a, v in one) for one in new_parsed]
-        for other in nodes:  # the subtree moves with it
-            if _is_below(other.keys, old_keys):
-                n = len(old_keys)
-                other.rdns = other.rdns[: len(other.rdns) - n] + new_rdns
-                other.keys = other.keys[: len(other.keys) - n] + want_keys
-        node.rdns, node.keys = new_rdns, want_keys
+        _move(node, nodes, new_rdns, want_keys)
     changes = []
     have_classes = {c.lower() for c in attrs.get("objectClass", ())}
     missing = tuple(
@@ -380,6 +405,58 @@ def _update(want: DesiredEntry, node: _Node, nodes: list[_Node]) -> list[Operati
             )
         )
     return ops
+
+
+def _move(node: _Node, nodes: list[_Node], new_rdns: list[str], new_keys: list[str]) -> None:
+    """Record a planned modrdn: the node and its whole subtree get their new DNs."""
+    old_keys = list(node.keys)
+    n = len(old_keys)
+    for other in nodes:  # the subtree moves with it
+        if _is_below(other.keys, old_keys):
+            other.rdns = other.rdns[: len(other.rdns) - n] + new_rdns
+            other.keys = other.keys[: len(other.keys) - n] + new_keys
+    node.rdns, node.keys = new_rdns, new_keys
+
+
+def _free_target(want: DesiredEntry, node: _Node, nodes: list[_Node], wanted) -> list[Operation]:
+    """When ``want``'s new DN is held by another described entry that moves later (two
+    sibling units swapping names), move that entry to a temporary name first."""
+    want_keys = dn_keys(want.dn)
+    if node.keys == want_keys:
+        return []
+    blocker = next((m for m in nodes if m is not node and m.keys == want_keys), None)
+    if blocker is None or not blocker.entry.hsa_id:
+        return []
+    if match_key("hsaIdentity", blocker.entry.hsa_id) not in wanted:
+        return []  # not ours to move: _check_targets reports it
+    first = parse_dn(blocker.dn)[0]
+    if len(first) != 1:
+        return []
+    attribute, value = first[0]
+    taken = {m.key for m in nodes}
+    parent = blocker.rdns[1:]
+    for n in range(1, 100):
+        suffix = f" ~{blocker.entry.hsa_id}" + (f" {n}" if n > 1 else "")
+        temp_rdn = rdn(attribute, value + suffix)
+        temp_dn = ",".join([temp_rdn, *parent])
+        temp_keys = dn_keys(temp_dn)
+        if ",".join(temp_keys) not in taken:
+            break
+    else:  # pragma: no cover - 99 temporary names taken
+        return []
+    op = Operation(
+        "modrdn",
+        blocker.entry.kind or "",
+        blocker.entry.hsa_id,
+        blocker.dn,
+        new_rdn=temp_rdn,
+        new_dn=temp_dn,
+        reason=f"temporary name: frees {want.dn} for {want.hsa_id}; renamed again below",
+    )
+    attrs = _apply_rdn_change(blocker.entry.attributes, first, parse_dn(temp_dn)[0])
+    _move(blocker, nodes, [temp_rdn, *parent], temp_keys)
+    blocker.entry = DirectoryEntry(temp_dn, attrs)
+    return [op]
 
 
 def _aux(kind: str) -> str:

@@ -121,7 +121,8 @@ def test_hsa_plan_in_check_mode_under_ansible_runner(tmp_path, hsa_sandbox):
     assert (job.status, job.rc) == ("successful", 0), job.stdout
     stats = job.stats
     assert stats["failures"] == {} and stats["ok"]["localhost"] >= 2
-    plans = job.task_results("runner_on_ok", "Plan and apply (or export) the directory changes")
+    plans = job.task_results("runner_on_ok",
+                             "Validate, plan and apply (or export) the directory changes")
     assert len(plans) == 1
     plan = plans[0]
     assert plan["counts"]["add"] > 0 and plan["counts"]["delete"] == 0

@@ -146,6 +146,45 @@ def run_module(info, provider: Path, tmp: Path, check: bool = False) -> tuple[fl
     return elapsed, usage.ru_maxrss / 1024, result
 
 
+def plan_breakdown(info, provider: Path) -> dict[str, float]:
+    """Where a no-change plan spends its time, measured in this process (seconds)."""
+    import gc
+
+    from ansible.module_utils.hsa_gateway import search_raw
+    from ansible.module_utils.hsa_ldap import LdapSettings, connect
+    from ansible.module_utils.hsa_ldap_map import make_entry
+    from ansible.module_utils.hsa_plan import make_plan
+
+    imports = (f"import ansible.module_utils; ansible.module_utils.__path__.append("
+               f"{str(ROOT / 'plugins' / 'module_utils')!r}); "
+               "import ansible.module_utils.basic, ansible.module_utils.hsa_gateway, "
+               "ansible.module_utils.hsa_model, ansible.module_utils.hsa_validate")
+    start = time.perf_counter()
+    subprocess.run([PYTHON, "-c", imports], check=True)
+    out = {"interpreter start and imports (own process)": time.perf_counter() - start}
+    gc.disable()  # as in the module process
+    try:
+        start = time.perf_counter()
+        model = load_provider(provider).model
+        out["YAML load and validation"] = time.perf_counter() - start
+        start = time.perf_counter()
+        desired = desired_entries(model, info.base_dn)
+        out["desired entries"] = time.perf_counter() - start
+        conn = connect(LdapSettings(uri=info.uri, base_dn=info.base_dn, bind_dn=info.bind_dn,
+                                    bind_password=info.bind_password, ca_file=info.ca_file))
+        start = time.perf_counter()
+        actual = [make_entry(dn, attrs) for dn, attrs in search_raw(conn, info.base_dn)]
+        out["directory read (search, decode)"] = time.perf_counter() - start
+        conn.unbind()
+        start = time.perf_counter()
+        plan = make_plan(desired, actual, info.base_dn)
+        out["diff"] = time.perf_counter() - start
+        assert not plan.operations, plan.counts
+    finally:
+        gc.enable()
+    return out
+
+
 def ensure_python_ldap() -> bool:
     try:
         import ldap  # noqa: F401
@@ -268,6 +307,8 @@ def main(argv=None) -> int:
             ok &= ratio <= 3
             print(f"hsa: no-change plan (module process, check mode) {t_plan:.2f} s")
             print(f"hsa: no-change plan / ldapsearch ratio {ratio:.2f}x (goal <= 3x)")
+            for stage, seconds in plan_breakdown(info, provider).items():
+                print(f"hsa: no-change plan, in process: {stage} {seconds:.2f} s")
             peak = max(rss_apply, rss_plan)
             ok &= peak <= 300
             print(f"hsa: peak memory of the module process {peak:.0f} MB (goal <= 300 MB)")
