@@ -61,52 +61,11 @@ options:
         C({host, store, thumbprint, der_base64}) (or C(pem) instead of C(der_base64)).
     type: path
   read_ldap:
-    description: Read C(userCertificate;binary) from person entries with one paged search.
+    description:
+      - Read C(userCertificate;binary) from person entries with one paged search, using the
+        connection options below (which default to the C(HSA_LDAP_*) environment variables).
     type: bool
     default: false
-  ldap:
-    description:
-      - Directory connection (same meaning as the C(hsa_ldap_*) playbook variables).
-      - Empty values fall back to the C(HSA_LDAP_*) environment variables of the controller.
-    type: dict
-    default: {}
-    suboptions:
-      uri:
-        description: C(ldaps://host:636) or C(ldap://host:389) (StartTLS).
-        type: str
-      base_dn:
-        description: Search base, e.g. C(c=SE).
-        type: str
-      bind_dn:
-        description: Bind DN; leave empty with a client certificate (SASL EXTERNAL).
-        type: str
-      bind_password:
-        description: Bind password (from vault or the environment).
-        type: str
-      ca_file:
-        description: CA certificate file that validates the directory server.
-        type: path
-      client_cert:
-        description: Client certificate (e.g. a SITHS function certificate) for TLS auth.
-        type: path
-      client_key:
-        description: Key of O(ldap.client_cert).
-        type: path
-      start_tls:
-        description: Force StartTLS on or off; default on for C(ldap://).
-        type: bool
-      validate_certs:
-        description: Validate the server certificate (keep on outside a lab).
-        type: bool
-        default: true
-      allow_plaintext:
-        description: Allow C(ldap://) without TLS (lab only).
-        type: bool
-        default: false
-      timeout:
-        description: Connect and receive timeout in seconds.
-        type: int
-        default: 10
   warn_days:
     description: Warn when a certificate expires within this many days.
     type: int
@@ -122,6 +81,8 @@ options:
     description:
       - ISO 8601 date-time used as "now" instead of the clock, for reproducible reports and tests.
     type: str
+extends_documentation_fragment:
+  - hsa_ldap
 notes:
   - Needs the Python packages C(cryptography) and, with O(read_ldap), C(ldap3) on the controller.
   - Personal identity numbers (personnummer) found in certificates are masked in the output.
@@ -138,12 +99,11 @@ EXAMPLES = r"""
     crl_files: [files/siths-crl/]
     cert_paths: [files/exported-certs/]
     read_ldap: true
-    ldap:
-      uri: "{{ lookup('ansible.builtin.env', 'HSA_LDAP_URI') }}"
-      base_dn: "{{ lookup('ansible.builtin.env', 'HSA_LDAP_BASE_DN') }}"
-      bind_dn: "{{ lookup('ansible.builtin.env', 'HSA_LDAP_BIND_DN') }}"
-      bind_password: "{{ vault_hsa_ldap_bind_password }}"
-      ca_file: /etc/ssl/certs/hsa-ca.pem
+    uri: ldaps://katalog.example.se
+    base_dn: c=SE
+    bind_dn: cn=webcert-toolkit,o=Exempelvården AB,c=SE
+    bind_password: "{{ vault_hsa_ldap_bind_password }}"
+    ca_file: /etc/ssl/certs/hsa-ca.pem
     report_file: reports/siths.json
   register: siths
 
@@ -210,6 +170,7 @@ import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.hsa_ldap_args import LDAP_ARGUMENT_SPEC, ldap_settings
 
 try:
     from ansible.module_utils.siths_sources import (
@@ -231,10 +192,6 @@ try:
 except ImportError:  # pragma: no cover - reported to the user below
     HAS_CRYPTOGRAPHY = False
     IMPORT_ERROR = traceback.format_exc()
-
-LDAP_KEYS = ("uri", "base_dn", "bind_dn", "bind_password", "ca_file", "client_cert",
-             "client_key", "start_tls", "validate_certs", "allow_plaintext", "timeout")
-
 
 def _write_report(path, report):
     folder = os.path.dirname(os.path.abspath(path))
@@ -274,18 +231,10 @@ def _load_people(module):
 
 
 def _ldap_records(module):
-    from ansible.module_utils.hsa_ldap import (
-        LdapConfigError,
-        LdapConnectError,
-        settings_from_env,
-    )
+    from ansible.module_utils.hsa_ldap import LdapConfigError, LdapConnectError, connect
 
-    given = module.params["ldap"] or {}
-    overrides = {k: given.get(k) for k in LDAP_KEYS if given.get(k) not in (None, "")}
     try:
-        settings = settings_from_env(**overrides)
-        from ansible.module_utils.hsa_ldap import connect
-
+        settings = ldap_settings(module)
         conn = connect(settings)
     except (LdapConfigError, LdapConnectError) as exc:
         module.fail_json(msg=f"read_ldap: {exc} (or set read_ldap: false)")
@@ -343,21 +292,9 @@ def run(module):
 
 
 def main():
-    ldap_options = dict(
-        uri=dict(type="str"),
-        base_dn=dict(type="str"),
-        bind_dn=dict(type="str"),
-        bind_password=dict(type="str", no_log=True),
-        ca_file=dict(type="path"),
-        client_cert=dict(type="path"),
-        client_key=dict(type="path", no_log=False),
-        start_tls=dict(type="bool"),
-        validate_certs=dict(type="bool", default=True),
-        allow_plaintext=dict(type="bool", default=False),
-        timeout=dict(type="int", default=10),
-    )
     module = AnsibleModule(
         argument_spec=dict(
+            **LDAP_ARGUMENT_SPEC,
             provider_path=dict(type="path", required=True),
             strict_ids=dict(type="bool", default=True),
             trust_bundle=dict(type="list", elements="path", required=True),
@@ -365,7 +302,6 @@ def main():
             cert_paths=dict(type="list", elements="path", default=[]),
             host_certs_file=dict(type="path"),
             read_ldap=dict(type="bool", default=False),
-            ldap=dict(type="dict", default={}, options=ldap_options),
             warn_days=dict(type="int", default=60),
             warn_only=dict(type="bool", default=False),
             report_file=dict(type="path"),

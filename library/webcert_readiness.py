@@ -40,46 +40,6 @@ options:
       - Require production-shaped HSA-ids. Set to V(false) for test-environment ids.
     type: bool
     default: true
-  uri:
-    description:
-      - LDAP URI, C(ldaps://host:636) or C(ldap://host:389) (StartTLS is used).
-      - Defaults to the environment variable E(HSA_LDAP_URI).
-    type: str
-  bind_dn:
-    description:
-      - DN to bind as with a password. Leave unset with O(client_cert) (SASL EXTERNAL).
-      - Defaults to E(HSA_LDAP_BIND_DN).
-    type: str
-  bind_password:
-    description: Password for O(bind_dn). Defaults to E(HSA_LDAP_BIND_PASSWORD). Never logged.
-    type: str
-  base_dn:
-    description: Only this subtree is read. Defaults to E(HSA_LDAP_BASE_DN).
-    type: str
-  ca_file:
-    description: CA certificates (PEM) that validate the server. Defaults to E(HSA_LDAP_CA_FILE).
-    type: path
-  client_cert:
-    description: Client certificate (PEM) for SASL EXTERNAL. Defaults to E(HSA_LDAP_CLIENT_CERT).
-    type: path
-  client_key:
-    description: Private key of O(client_cert). Defaults to E(HSA_LDAP_CLIENT_KEY).
-    type: path
-  start_tls:
-    description: Use StartTLS. Default is V(true) for C(ldap://) and V(false) for C(ldaps://).
-    type: bool
-  validate_certs:
-    description: Validate the server certificate. Turning this off is for a lab only.
-    type: bool
-    default: true
-  allow_plaintext:
-    description: Allow C(ldap://) without StartTLS (lab only; the password travels in clear).
-    type: bool
-    default: false
-  timeout:
-    description: Seconds to wait for the server to connect or answer.
-    type: int
-    default: 10
   siths_report:
     description:
       - The certificate findings written by C(playbooks/siths.yml) (C(siths.json)).
@@ -105,6 +65,8 @@ options:
       - The date (C(YYYY-MM-DD)) to judge commission and certificate dates against.
       - Defaults to today on the controller. For tests and reproducible reports.
     type: str
+extends_documentation_fragment:
+  - hsa_ldap
 notes:
   - Check mode reads the directory and the reports and returns the data and the summary, but
     does B(not) write C(readiness.json) or C(readiness.html).
@@ -206,17 +168,12 @@ import json
 import os
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.hsa_ldap_args import LDAP_ARGUMENT_SPEC, ldap_settings
 
 try:
     from ansible.module_utils.hsa_gateway import read_directory_model
-    from ansible.module_utils.hsa_ldap import (
-        LdapConfigError,
-        LdapConnectError,
-        LdapSettings,
-        check_settings,
-        connect,
-    )
+    from ansible.module_utils.hsa_ldap import LdapConfigError, LdapConnectError, connect
     from ansible.module_utils.hsa_model import load_provider
     from ansible.module_utils.readiness_render import render_html, render_text, to_json
     from ansible.module_utils.webcert_readiness import build_readiness
@@ -227,23 +184,10 @@ except ImportError as exc:  # pragma: no cover - shown to the user
 
 
 def argument_spec() -> dict:
-    def env(name):
-        return {"fallback": (env_fallback, [name])}
-
     return {
+        **LDAP_ARGUMENT_SPEC,
         "provider_path": {"type": "path", "required": True},
         "strict_ids": {"type": "bool", "default": True},
-        "uri": {"type": "str", **env("HSA_LDAP_URI")},
-        "bind_dn": {"type": "str", **env("HSA_LDAP_BIND_DN")},
-        "bind_password": {"type": "str", "no_log": True, **env("HSA_LDAP_BIND_PASSWORD")},
-        "base_dn": {"type": "str", **env("HSA_LDAP_BASE_DN")},
-        "ca_file": {"type": "path", **env("HSA_LDAP_CA_FILE")},
-        "client_cert": {"type": "path", **env("HSA_LDAP_CLIENT_CERT")},
-        "client_key": {"type": "path", **env("HSA_LDAP_CLIENT_KEY")},
-        "start_tls": {"type": "bool"},
-        "validate_certs": {"type": "bool", "default": True},
-        "allow_plaintext": {"type": "bool", "default": False},
-        "timeout": {"type": "int", "default": 10},
         "siths_report": {"type": "path"},
         "workstation_report": {"type": "path"},
         "report_dir": {"type": "path"},
@@ -328,17 +272,8 @@ def main() -> None:
     certificates = read_json_report(module, p["siths_report"], "siths_report")
     workstations = read_json_report(module, p["workstation_report"], "workstation_report")
 
-    if not p["validate_certs"]:
-        module.warn("validate_certs is off: the directory server's identity is NOT checked; "
-                    "use this only in a lab")
     try:
-        settings = check_settings(LdapSettings(
-            uri=p["uri"] or "", base_dn=p["base_dn"] or "",
-            bind_dn=None if p["client_cert"] else p["bind_dn"],
-            bind_password=None if p["client_cert"] else p["bind_password"],
-            ca_file=p["ca_file"], client_cert=p["client_cert"], client_key=p["client_key"],
-            start_tls=p["start_tls"], validate_certs=p["validate_certs"],
-            allow_plaintext=p["allow_plaintext"], timeout=p["timeout"]))
+        settings = ldap_settings(module)
         conn = connect(settings)
         try:
             actual = read_directory_model(conn, settings.base_dn)
