@@ -290,14 +290,27 @@ def unit_readiness(hsa_id: str, dunit, aunit, actual, today: date, ws: dict | No
 # --------------------------------------------------------------------------- people
 
 
-def certificate_status(hsa_id: str, certificates: dict | None) -> tuple[dict, list, list]:
-    """(certificate summary, blocking problems, warnings) for one person."""
+def certificates_by_person(certificates: dict | None) -> dict[str, dict] | None:
+    """siths.json's people indexed by HSA-id (the first entry wins), or None if unchecked."""
+    if certificates is None:
+        return None
+    index: dict[str, dict] = {}
+    for entry in certificates.get("people") or []:
+        index.setdefault(entry.get("hsa_id"), entry)
+    return index
+
+
+def certificate_status(hsa_id: str, certificates: dict[str, dict] | None
+                       ) -> tuple[dict, list, list]:
+    """(certificate summary, blocking problems, warnings) for one person.
+
+    ``certificates`` is the index made by :func:`certificates_by_person`.
+    """
     if certificates is None:
         return ({"status": "unknown", "checked": False}, [], [problem(
             "SITHS certificates were not checked",
             "run playbooks/siths.yml before the readiness report (it writes siths.json)")])
-    entry = next((p for p in certificates.get("people") or []
-                  if p.get("hsa_id") == hsa_id), None)
+    entry = certificates.get(hsa_id)
     if entry is None:
         return ({"status": "unknown", "checked": False}, [], [problem(
             "the person is not in the certificate report (siths.json)",
@@ -481,10 +494,11 @@ def build_readiness(desired, actual, today: date, certificates: dict | None = No
                                        actual, today, ws)
 
     dpeople, apeople = _index(desired, "people"), _index(actual, "people")
+    cert_index = certificates_by_person(certificates)
     people = []
     for hsa_id in list(dpeople) + [p for p in apeople if p not in dpeople]:
         people.append(person_readiness(hsa_id, dpeople.get(hsa_id), apeople.get(hsa_id),
-                                       desired, actual, today, certificates, provider, units))
+                                       desired, actual, today, cert_index, provider, units))
     people.sort(key=lambda p: (STATUS_ORDER[p["status"]], p["name"].casefold(), p["hsa_id"]))
 
     for p in people:
