@@ -105,8 +105,25 @@ options:
     description: How often a transient error (busy, unavailable, dropped connection) is retried.
     type: int
     default: 3
+  report_file:
+    description:
+      - The apply report, JSON lines (one object a line), appended to on every run that sends
+        operations; check mode and O(export_dir) never write it. Created with mode 0600.
+      - A C(start) line (time, base DN, server, bind identity, operation counts; never the
+        password), C(sent) lines (operations numbered from 1 that were sent), one line per
+        operation as its answer arrives (C(status) applied, conflict or failed), and an
+        C(end) line (complete, stopped, or "interrupted after N of M operations", with the
+        operations not applied and those in flight).
+      - The lines are written as the apply goes, so when Ctrl-C (SIGINT) or SIGTERM stops the
+        run, or even when the process is killed before the C(end) line, the file says what
+        was applied. See docs/hsa.md.
+    type: path
 notes:
   - Check mode reads the directory and reports the plan; nothing is written.
+  - Continuation references (the server refers part of the tree to another server) are never
+    followed. They are returned in C(referrals) and as warnings, and every planned operation
+    at or below a referred entry is refused (C(refused)); the rest of the plan is applied,
+    exported or shown as the mode says, and the task then fails naming the referral.
   - Diff mode shows the plan per object and attribute, before and after.
   - Needs the Python package ldap3 on the controller.
 requirements:
@@ -143,6 +160,11 @@ EXAMPLES = r"""
     prune: true
     max_deletes: 25
     backup_file: reports/hsa-before.ldif
+
+- name: Apply and keep a report of every operation (survives Ctrl-C)
+  hsa_reconcile:
+    provider_path: provider/
+    report_file: "{{ 'reports/hsa-apply.jsonl' | ansible.builtin.realpath }}"
 """
 
 RETURN = r"""
@@ -215,6 +237,30 @@ apply:
     retries:
       description: Number of retries after transient errors.
       type: int
+    interrupted:
+      description: True when Ctrl-C (SIGINT) or SIGTERM stopped the apply.
+      type: bool
+    in_flight:
+      description: Operations sent without an answer when the run was interrupted (they may
+        or may not have been applied).
+      type: list
+      elements: dict
+report_file:
+  description: The apply report written during this run (see O(report_file)).
+  returned: when operations were sent and report_file is set
+  type: str
+referrals:
+  description: Parts of the tree the server refers to another server (C(dn) of the referral
+    entry, null when the server would not say, and its C(urls)).
+  returned: when the read met continuation references
+  type: list
+  elements: dict
+refused:
+  description: Planned operations refused because they are at or below a referral (C(op),
+    C(kind), C(hsa_id), C(dn), C(message)); nothing was sent for them.
+  returned: when operations were refused
+  type: list
+  elements: dict
 export:
   description: Paths of the files written with O(export_dir).
   returned: with export_dir
@@ -274,6 +320,7 @@ def argument_spec() -> dict:
         "export_dir": {"type": "path"},
         "backup_file": {"type": "path"},
         "retries": {"type": "int", "default": 3},
+        "report_file": {"type": "path"},
     }
 
 
@@ -313,7 +360,7 @@ def main() -> None:
         result = reconcile(
             loaded.model, settings, prune=p["prune"], max_deletes=p["max_deletes"],
             check_mode=module.check_mode, export_dir=p["export_dir"],
-            backup_file=p["backup_file"], retries=p["retries"])
+            backup_file=p["backup_file"], retries=p["retries"], report_file=p["report_file"])
     except (LdapConfigError, LdapConnectError) as exc:
         module.fail_json(msg=str(exc), findings=findings, changed=False)
 

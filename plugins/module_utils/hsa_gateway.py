@@ -7,7 +7,9 @@
   (a small BER reader for the one message type, no ldap3 formatting: about 5× faster on
   10,000 entries); everything else (sending, TLS, timeouts, results, controls, other
   connection kinds) stays ldap3's, and the result codes are checked as in
-  ``hsa_ldap.paged_search``.
+  ``hsa_ldap.paged_search``. Continuation references (referrals) are never followed;
+  their URLs are collected (``references=``) so ``reconcile`` can refuse the planned
+  operations in that part of the tree (``hsa_plan.refuse_referred``).
 * ``read_directory_model(conn, base_dn)``: the same, as a ProviderModel (``entries_to_model``).
 * ``apply_plan(conn, plan, reconnect=None)``: operation by operation on one connection;
   transient errors are retried a bounded number of times (reconnecting after a dropped
@@ -18,7 +20,10 @@
   people, then the commissions) are sent up to ``WINDOW`` at a time before their answers
   are read. Every answer is still checked; adds in flight together with a failing one
   are reported as applied when the server applied them. Modifies, renames and deletes
-  are always sent one at a time, in plan order.
+  are always sent one at a time, in plan order. With ``report=`` (an ``ApplyReport``)
+  every operation gets a line in the apply report as its answer comes in. Ctrl-C, and
+  SIGTERM while it applies, end the run as ``interrupted``: what was applied, what was
+  in flight (may or may not be applied) and what was not.
 
 ``HSA_LDAP_LEAN=0`` in the environment turns both lean paths off (ldap3's public API
 only); wrappers, test doubles and connections with a replaced method never use them.
@@ -27,9 +32,13 @@ only); wrappers, test doubles and connections with a replaced method never use t
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ansible.module_utils.hsa_ldap import PAGE_SIZE, LdapConnectError, paged_search
 from ansible.module_utils.hsa_ldap_map import (
@@ -81,16 +90,20 @@ def read_entries(conn, base_dn: str, attributes=READ_ATTRIBUTES) -> list[Directo
     return [make_entry(dn, attrs) for dn, attrs in search_raw(conn, base_dn, attributes)]
 
 
-def search_raw(conn, base_dn: str, attributes=READ_ATTRIBUTES, page_size: int = PAGE_SIZE):
+def search_raw(conn, base_dn: str, attributes=READ_ATTRIBUTES, page_size: int = PAGE_SIZE,
+               references: list | None = None):
     """Yield ``(dn, {attribute: [bytes, ...]})`` for every entry of a paged subtree search.
 
-    Continuation references are skipped (never followed); a failed or truncated search
-    raises LdapConnectError (the same rules as ``hsa_ldap.paged_search``).
+    Continuation references are never followed; their URLs are appended to
+    ``references`` when a list is given (that part of the tree is not in the result).
+    A failed or truncated search raises LdapConnectError (the same rules as
+    ``hsa_ldap.paged_search``).
     """
     if _lean_ok(conn):
-        yield from _lean_search(conn, base_dn, list(attributes), page_size)
+        yield from _lean_search(conn, base_dn, list(attributes), page_size, references)
         return
-    for raw in paged_search(conn, base_dn, "(objectClass=*)", list(attributes), page_size):
+    for raw in paged_search(conn, base_dn, "(objectClass=*)", list(attributes), page_size,
+                            references=references):
         yield raw["dn"], raw.get("raw_attributes") or {}
 
 
@@ -191,7 +204,7 @@ def decode_search_entry(msg: bytes) -> tuple[int, str, dict[str, list[bytes]]] |
     return msg_id, dn, attrs
 
 
-def _lean_search(conn, base_dn: str, attributes: list, page_size: int):
+def _lean_search(conn, base_dn: str, attributes: list, page_size: int, references=None):
     strategy = conn.strategy
     cookie = None
     while True:
@@ -231,8 +244,12 @@ def _lean_search(conn, base_dn: str, attributes: list, page_size: int):
                             )
                         if int(decoded["messageID"]) != message_id:
                             raise ldap_exc.LDAPSocketReceiveError("invalid messageId")
-                        if answer["type"] in ("searchResRef", "intermediateResponse"):
-                            continue  # references are never followed
+                        if answer["type"] == "searchResRef":  # never followed, but noted
+                            if references is not None:
+                                references.extend(answer.get("uri") or [])
+                            continue
+                        if answer["type"] == "intermediateResponse":
+                            continue
                         result = answer
             except (ValueError, IndexError) as exc:  # UnicodeDecodeError is a ValueError
                 with contextlib.suppress(Exception):
@@ -310,10 +327,12 @@ class ApplyResult:
     failed: OpResult | None = None  # the operation that stopped the run (conflict or failure)
     not_applied: list[OpResult] = field(default_factory=list)
     retries: int = 0
+    interrupted: bool = False  # Ctrl-C / SIGTERM stopped the run
+    unknown: list[OpResult] = field(default_factory=list)  # sent, no answer (interrupted)
 
     @property
     def ok(self) -> bool:
-        return self.failed is None
+        return self.failed is None and not self.interrupted
 
     @property
     def conflict(self) -> bool:
@@ -326,6 +345,8 @@ class ApplyResult:
             "not_applied": len(self.not_applied),
             "not_applied_operations": [r.to_dict() for r in self.not_applied[:50]],
             "retries": self.retries,
+            "interrupted": self.interrupted,
+            "in_flight": [r.to_dict() for r in self.unknown],
         }
 
 
@@ -455,30 +476,250 @@ def _send_lean(conn, op) -> tuple[bool, dict]:
                 return result.get("result") == 0, dict(result)
 
 
+class ApplyReport:
+    """The apply report: a JSON-lines file written while the apply runs (``report_file``).
+
+    Lines, each flushed to the file as it is written (a killed process leaves every line
+    written so far):
+
+    * ``{"event": "start", ...}``: time, base DN, server, bind identity (never the
+      password), the number of operations, the counts per type and the operations
+      (``plan``: ``n``, ``op``, ``kind``, ``hsa_id``, ``dn``, in the order they run).
+    * ``{"event": "sent", "from": a, "to": b}``: operations a..b (numbered from 1, in
+      plan order) were sent to the server; their answers follow.
+    * one line per operation once its answer is in: ``n``, ``of``, ``op``, ``kind``,
+      ``hsa_id``, ``dn``, ``status`` (applied, conflict, failed) and ``message``.
+    * ``{"event": "end", "status": "complete" | "stopped" | "interrupted", ...}``: the
+      summary, with the operations not applied and those in flight (may or may not have
+      been applied when the run was interrupted).
+
+    Without the end line (the process was killed), the lines above are the report: an
+    operation with an ``applied`` line was applied; one that was sent without an answer
+    line may or may not have been; every other one was not. A file is appended to, one
+    run after the other, so an interrupted run's report survives the re-run.
+    """
+
+    def __init__(self, path: str, plan, *, uri: str = "", bind: str = ""):
+        self.path = path
+        self.ops = list(plan.operations)
+        self.written: set[int] = set()
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._line({
+            "event": "start",
+            "time": _now(),
+            "base_dn": plan.base_dn,
+            "uri": uri,
+            "bind": bind,
+            "operations": len(self.ops),
+            "counts": plan.counts,
+            "plan": [{"n": n, "op": o.op, "kind": o.kind, "hsa_id": o.hsa_id, "dn": o.dn}
+                     for n, o in enumerate(self.ops, 1)],
+        })
+
+    def _line(self, record: dict) -> None:
+        os.write(self.fd, (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+
+    def sent(self, first: int, last: int) -> None:
+        self._line({"event": "sent", "from": first + 1, "to": last + 1})
+
+    def done(self, r: OpResult) -> None:
+        if r.index in self.written:
+            return
+        op = self.ops[r.index]
+        record = {"n": r.index + 1, "of": len(self.ops), "op": r.op, "kind": op.kind,
+                  "hsa_id": r.hsa_id, "dn": r.dn, "status": r.status, "time": _now()}
+        if r.message:
+            record["message"] = r.message
+        self._line(record)
+        self.written.add(r.index)
+
+    def end(self, result: ApplyResult, message: str) -> None:
+        for r in result.applied:  # an answer read just before an interrupt
+            self.done(r)
+        if result.failed is not None:
+            self.done(result.failed)
+        status = "interrupted" if result.interrupted else "stopped" if result.failed else "complete"
+        self._line({
+            "event": "end",
+            "time": _now(),
+            "status": status,
+            "message": message,
+            "operations": len(self.ops),
+            "applied": len(result.applied),
+            "applied_operations": _ranges(r.index for r in result.applied),
+            "failed": result.failed.to_dict() if result.failed else None,
+            "in_flight": [_brief(r) for r in result.unknown],
+            "not_applied": len(result.not_applied),
+            "not_applied_operations": [_brief(r) for r in result.not_applied],
+        })
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _brief(r: OpResult) -> dict:
+    return {"n": r.index + 1, "op": r.op, "hsa_id": r.hsa_id, "dn": r.dn}
+
+
+def _ranges(indices) -> str:
+    """``0, 1, 2, 5`` → ``"1-3, 6"`` (operation numbers, from 1)."""
+    out: list[str] = []
+    start = prev = None
+    for n in sorted(i + 1 for i in indices):
+        if prev is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            out.append(f"{start}-{prev}" if prev != start else str(start))
+        start = prev = n
+    if start is not None:
+        out.append(f"{start}-{prev}" if prev != start else str(start))
+    return ", ".join(out)
+
+
+def apply_summary(result: ApplyResult, total: int) -> str:
+    """One message for an apply that did not complete (stopped or interrupted)."""
+    if result.interrupted:
+        text = (f"interrupted after {len(result.applied)} of {total} operations: "
+                f"{len(result.applied)} applied")
+        if result.unknown:
+            text += (f", {len(result.unknown)} sent without an answer (may or may not have "
+                     f"been applied: {_ranges(r.index for r in result.unknown)})")
+        return (text + f", {len(result.not_applied)} not applied; run again to converge "
+                "(the re-run reads the directory afresh)")
+    if result.failed is None:
+        return f"{len(result.applied)} of {total} operations applied"
+    failed = result.failed
+    kind = "conflict" if result.conflict else "failure"
+    return (
+        f"apply stopped at operation {failed.index + 1} of {total} "
+        f"({failed.op} {failed.dn}) with a {kind}: {failed.message}. "
+        f"{len(result.applied)} operations were applied, "
+        f"{len(result.not_applied)} were not; run again to converge."
+    )
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """While applying, SIGTERM raises KeyboardInterrupt (as Ctrl-C does), so the report
+    gets its end line. Only in the main thread (signal handlers live there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Ignore SIGINT/SIGTERM while the outcome of an interrupted apply is written."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
+
+
 def apply_plan(
-    conn, plan, reconnect=None, retries: int = 3, backoff: float = 0.5, sleep=time.sleep
+    conn, plan, reconnect=None, retries: int = 3, backoff: float = 0.5, sleep=time.sleep,
+    report: ApplyReport | None = None,
 ) -> tuple[ApplyResult, object]:
     """Apply ``plan.operations`` in order. Returns (result, the connection in use).
 
     ``reconnect()`` opens a new bound connection after a dropped one (None: no reconnect).
+    ``report`` (an ApplyReport) gets a line per operation as its answer comes in.
+    Ctrl-C (KeyboardInterrupt), and SIGTERM while this runs, stop the apply: the result
+    is then ``interrupted``, with what was applied, what was sent without an answer
+    (``unknown``: may or may not have been applied) and what was not applied.
     """
     result = ApplyResult()
     ops = list(plan.operations)
     answered: dict[int, tuple[bool, dict]] = {}  # answers to operations sent ahead
+    in_flight: set[int] = set()  # sent, answer not yet read
+    using = {"conn": conn}  # the connection in use (a reconnect replaces it)
+    with _terminate_as_interrupt():
+        try:
+            _apply(using, ops, result, answered, in_flight, reconnect, retries, backoff, sleep,
+                   report)
+        except KeyboardInterrupt:
+            with _signals_held():
+                _interrupted(ops, result, answered, in_flight)
+                if report is not None:
+                    report.end(result, apply_summary(result, len(ops)))
+                    report = None
+    if report is not None:
+        report.end(result, apply_summary(result, len(ops)))
+    return result, using["conn"]
+
+
+def _interrupted(ops, result: ApplyResult, answered, in_flight) -> None:
+    result.interrupted = True
+    seen = {r.index for r in result.applied}
+    if result.failed is not None:
+        seen.add(result.failed.index)
+    result.not_applied = []  # listed again below, with the rest
+    for j, o in enumerate(ops):
+        if j in seen:
+            continue
+        if j in in_flight:  # sent (again), no answer read
+            result.unknown.append(OpResult(
+                j, o.op, o.dn, o.hsa_id, "unknown",
+                "sent, interrupted before the answer: may or may not have been applied"))
+        elif j in answered:  # sent ahead in a window, answer read, not yet recorded
+            ok, res = answered[j]
+            if ok:
+                result.applied.append(OpResult(j, o.op, o.dn, o.hsa_id, "applied", "", 1))
+            else:
+                text = f"{res.get('description')} ({res.get('result')})"
+                result.not_applied.append(OpResult(j, o.op, o.dn, o.hsa_id, "not_applied",
+                                                   f"refused by the server: {text}"))
+        else:
+            result.not_applied.append(OpResult(j, o.op, o.dn, o.hsa_id, "not_applied"))
+    result.applied.sort(key=lambda r: r.index)
+
+
+def _apply(using, ops, result, answered, in_flight, reconnect, retries, backoff, sleep, report):
+    conn = using["conn"]
     for i, op in enumerate(ops):
         if i not in answered and conn is not None and _lean_ok(conn):
             window = _window(ops, i)
             if len(window) > 1:
-                answered.update(_send_window(conn, window, i))
+                in_flight.update(range(i, i + len(window)))
+                if report is not None:
+                    report.sent(i, i + len(window) - 1)
+                _send_window(conn, window, i, answered)
+                in_flight.difference_update(answered)
+        if i not in answered and report is not None:
+            report.sent(i, i)
         attempt, after_drop, outcome = 0, False, None
         while True:
             attempt += 1
             try:
                 if attempt == 1 and i in answered:
-                    ok, res = answered.pop(i)
+                    ok, res = answered[i]  # dropped once recorded (an interrupt may come)
                 elif conn is None or getattr(conn, "closed", False):
                     raise _Dropped("the connection is closed")
                 else:
+                    in_flight.add(i)
                     ok, res = _send(conn, op)
                 if not ok and res.get("result") is None:
                     raise _Dropped(res.get("description") or "no answer from the server")
@@ -493,7 +734,7 @@ def apply_plan(
                 try:
                     conn = reconnect()
                 except Exception as again:
-                    conn = None
+                    conn = using["conn"] = None
                     if attempt >= retries:
                         outcome = OpResult(
                             i,
@@ -505,6 +746,7 @@ def apply_plan(
                             attempt,
                         )
                         break
+                using["conn"] = conn
                 after_drop = True
                 continue
             except _LDAP_ERROR as exc:
@@ -541,15 +783,25 @@ def apply_plan(
             break
         if outcome.status == "applied":
             result.applied.append(outcome)
+            in_flight.discard(i)
+            answered.pop(i, None)
+            if report is not None:
+                report.done(outcome)
             continue
         result.failed = outcome
+        in_flight.discard(i)
+        if report is not None:
+            report.done(outcome)
         for j, o in enumerate(ops[i + 1 :], i + 1):
             if answered.get(j, (False,))[0]:  # sent ahead in the same window and applied
-                result.applied.append(OpResult(j, o.op, o.dn, o.hsa_id, "applied", "", 1))
+                ahead = OpResult(j, o.op, o.dn, o.hsa_id, "applied", "", 1)
+                result.applied.append(ahead)
+                if report is not None:
+                    report.done(ahead)
             else:
                 result.not_applied.append(OpResult(j, o.op, o.dn, o.hsa_id, "not_applied"))
+        in_flight.clear()
         break
-    return result, conn
 
 
 WINDOW = 64  # adds sent before their answers are read (the server works while we encode)
@@ -574,17 +826,18 @@ def _window(ops, start: int) -> list:
     return window
 
 
-def _send_window(conn, window, start: int) -> dict[int, tuple[bool, dict]]:
-    """Send ``window`` without waiting, then read the answers (any order).
+def _send_window(conn, window, start: int, answers: dict | None = None) -> dict:
+    """Send ``window`` without waiting, then read the answers (any order) into ``answers``
+    (by operation index) as they come in, so an interrupt leaves the ones already read.
 
-    Returns the answers by operation index. When the connection fails part way, the
-    operations without an answer are left out: the caller sends them again one by one
-    (after a reconnect), and an add that did arrive is then reported as a conflict
-    that "may have been applied before the drop", as for a single operation.
+    Returns ``answers``. When the connection fails part way, the operations without an
+    answer are left out: the caller sends them again one by one (after a reconnect),
+    and an add that did arrive is then reported as a conflict that "may have been
+    applied before the drop", as for a single operation.
     """
     strategy = conn.strategy
     pending: dict[int, tuple[int, object]] = {}
-    answers: dict[int, tuple[bool, dict]] = {}
+    answers = {} if answers is None else answers
     with conn.connection_lock:
         try:
             for k, op in enumerate(window):
@@ -636,17 +889,23 @@ def reconcile(
     backup_file: str | None = None,
     retries: int = 3,
     connect_fn=None,
+    report_file: str | None = None,
 ) -> dict:
     """Read, plan, and apply / export / only report. Returns the module's result dict.
 
     ``result["failed"]`` is True with ``result["msg"]`` when nothing could be done safely
-    (mapping or plan errors: nothing written) or the apply stopped (conflict or fault:
-    ``result["apply"]`` says what was applied and what was not).
+    (mapping or plan errors: nothing written), the apply stopped (conflict, fault or
+    interrupt: ``result["apply"]`` says what was applied and what was not), or planned
+    operations were refused because the server refers that part of the tree elsewhere
+    (``result["refused"]``; the rest of the plan was applied, exported or shown).
+    ``report_file`` gets the apply report (``ApplyReport``) when operations are sent;
+    check mode and export never write it.
     """
-    from ansible.module_utils.hsa_ldap import connect
+    from ansible.module_utils.hsa_ldap import connect, locate_referrals
     from ansible.module_utils.hsa_ldap_map import desired_entries
     from ansible.module_utils.hsa_plan import (
         make_plan,
+        refuse_referred,
         render_change_csv,
         render_change_request,
         render_entries_ldif,
@@ -670,9 +929,28 @@ def reconcile(
     conn = connect_fn(settings)
     try:
         wanted = ("*",) if backup_file else READ_ATTRIBUTES
-        raw = list(search_raw(conn, base_dn, wanted))
+        references: list[str] = []
+        raw = list(search_raw(conn, base_dn, wanted, references=references))
         actual = [make_entry(dn, attrs) for dn, attrs in raw]
         plan = make_plan(desired, actual, base_dn, prune=prune, max_deletes=max_deletes)
+        unlocated: list[str] = []
+        if references:
+            referred, unlocated = locate_referrals(conn, base_dn, references)
+            out["referrals"] = [{"dn": dn, "urls": urls} for dn, urls in referred.items()]
+            for dn, urls in referred.items():
+                plan.warnings.append(
+                    f"{dn} is a referral to {', '.join(urls)}: that part of the tree is held "
+                    "by another server; it was not read, and nothing at or below it is "
+                    "written"
+                )
+            if unlocated:
+                out["referrals"].append({"dn": None, "urls": unlocated})
+                plan.warnings.append(
+                    f"the server refers part of the tree below {base_dn} to "
+                    f"{', '.join(unlocated)} (referral), and would not say where; that part "
+                    "was not read, so an add there fails as if the entry existed"
+                )
+            refuse_referred(plan, referred)
         text = render_text(plan)
         out.update(
             plan=plan.to_dict(),
@@ -682,6 +960,8 @@ def reconcile(
             unmanaged=plan.unmanaged,
             warnings=plan.warnings,
         )
+        if plan.refused:
+            out["refused"] = plan.refused
         if plan.errors:
             out.update(
                 failed=True,
@@ -705,36 +985,67 @@ def reconcile(
                 out["changed"] = bool(written)
             else:
                 out["changed"] = True
-            return out
+            return _refused(out, plan, "the other changes were exported")
         out["changed"] = plan.changed
         if check_mode or not plan.changed:
-            return out
-        if backup_file:
-            entries = [_raw_entry(r) for r in raw]
-            _write_if_changed(backup_file, render_entries_ldif(entries))
-            out["backup_file"] = backup_file
-        result, conn = apply_plan(
-            conn, plan, reconnect=lambda: connect_fn(settings), retries=retries
-        )
+            return _refused(out, plan, "nothing was written" if check_mode else
+                            "nothing else needs to change")
+        report = None
+        if report_file:
+            try:
+                report = ApplyReport(report_file, plan, uri=settings.uri, bind=_who(settings))
+            except OSError as exc:
+                out.update(failed=True, changed=False,
+                           msg=f"cannot write the apply report {report_file}: {exc}; "
+                           "nothing was written")
+                return out
+            out["report_file"] = report_file
+        try:
+            if backup_file:
+                entries = [_raw_entry(r) for r in raw]
+                _write_if_changed(backup_file, render_entries_ldif(entries))
+                out["backup_file"] = backup_file
+            result, conn = apply_plan(
+                conn, plan, reconnect=lambda: connect_fn(settings), retries=retries,
+                report=report,
+            )
+        finally:
+            if report is not None:
+                report.close()
         out["apply"] = result.to_dict()
         out["changed"] = bool(result.applied)
         if not result.ok:
-            failed = result.failed
-            kind = "conflict" if result.conflict else "failure"
-            out.update(
-                failed=True,
-                msg=(
-                    f"apply stopped at operation {failed.index + 1} of {len(plan.operations)} "
-                    f"({failed.op} {failed.dn}) with a {kind}: {failed.message}. "
-                    f"{len(result.applied)} operations were applied, "
-                    f"{len(result.not_applied)} were not; run again to converge."
-                ),
-            )
-        return out
+            msg = apply_summary(result, len(plan.operations))
+            if (unlocated and result.conflict and result.failed.op == "add"
+                    and "entryAlreadyExists" in result.failed.message):
+                msg += (f" The read met a referral to {', '.join(unlocated)}: the entry may be "
+                        "in the part of the tree the server refers elsewhere.")
+            if report is not None:
+                msg += f" The apply report is {report_file}."
+            out.update(failed=True, msg=msg)
+        return _refused(out, plan, "the other changes were applied")
     finally:
         if conn is not None:
             with contextlib.suppress(Exception):  # a dropped connection may not close
                 conn.unbind()
+
+
+def _who(settings) -> str:
+    if settings.client_cert:
+        return "client certificate (SASL EXTERNAL)"
+    return settings.bind_dn or "anonymous"
+
+
+def _refused(out: dict, plan, rest: str) -> dict:
+    """Fail the result when operations were refused for a referral (after the rest)."""
+    if not plan.refused:
+        return out
+    head = (f"{len(plan.refused)} planned operation(s) refused: the server refers that part "
+            f"of the tree to another server (referral); {rest}:")
+    lines = [r["message"] for r in plan.refused]
+    out["failed"] = True
+    out["msg"] = "\n".join([out["msg"], head, *lines] if out.get("msg") else [head, *lines])
+    return out
 
 
 # Never copied into a backup: secrets of accounts that happen to live in the tree. The

@@ -212,12 +212,14 @@ def _safe_unbind(conn) -> None:
 
 
 def paged_search(conn, base_dn: str, ldap_filter: str, attributes, page_size: int = PAGE_SIZE,
-                 scope: str = "SUBTREE") -> Iterator[dict]:
+                 scope: str = "SUBTREE", references: list | None = None) -> Iterator[dict]:
     """Yield entries (dicts with 'dn', 'attributes', 'raw_attributes') of one paged search.
 
-    Referrals and continuation references are skipped (the toolkit never follows them);
-    a failed search, and one the server ended early (size, time or admin limit: only part
-    of the tree was returned), raises LdapConnectError.
+    Referrals and continuation references are never followed. The URLs of continuation
+    references (parts of the tree the server refers to another server) are appended to
+    ``references`` when a list is given, so the caller can report them: the entries
+    there are not in the result. A failed search, and one the server ended early (size,
+    time or admin limit: only part of the tree was returned), raises LdapConnectError.
     """
     search_scope = {"SUBTREE": ldap3.SUBTREE, "LEVEL": ldap3.LEVEL, "BASE": ldap3.BASE}[scope]
     cookie = None
@@ -234,8 +236,11 @@ def paged_search(conn, base_dn: str, ldap_filter: str, attributes, page_size: in
         if code not in (0, 32):  # 32 = noSuchObject: the base is not there yet (empty tree)
             raise LdapConnectError(_search_failure(base_dn, result))
         for entry in conn.response or []:
-            if entry.get("type") == "searchResEntry":
+            kind = entry.get("type")
+            if kind == "searchResEntry":
                 yield entry
+            elif kind == "searchResRef" and references is not None:
+                references.extend(entry.get("uri") or [])
         controls = result.get("controls") or {}
         cookie = controls.get("1.2.840.113556.1.4.319", {}).get("value", {}).get("cookie")
         if not cookie:
@@ -262,6 +267,60 @@ def _search_failure(base_dn: str, result: dict) -> str:
     if code is None:
         return f"search under {base_dn} failed: the connection was lost ({detail})"
     return f"search under {base_dn} failed: {detail}"
+
+
+MANAGE_DSA_IT = "2.16.840.1.113730.3.4.2"  # RFC 3296: referral objects as plain entries
+
+
+def _ref_key(url: str) -> str:
+    """A referral URL without the scope/filter part a server appends (``??sub``)."""
+    return url.split("?", 1)[0].rstrip("/").lower()
+
+
+def locate_referrals(conn, base_dn: str, urls) -> tuple[dict[str, list[str]], list[str]]:
+    """Where below ``base_dn`` the continuation references ``urls`` of a search come from.
+
+    A continuation reference only carries the URL of the other server, not the local
+    entry that refers there. One search for referral objects (RFC 3296, with the
+    ManageDsaIT control, which returns them as plain entries) gives ``{local DN: [ref
+    URLs]}``. A URL no referral object carries (the server refused the control, or
+    does not keep referral objects) is returned in the second list, unless the DN in
+    the URL is itself below ``base_dn`` (then that DN is taken as the local one).
+    """
+    from urllib.parse import unquote
+
+    located: dict[str, list[str]] = {}
+    try:
+        conn.search(base_dn, "(objectClass=referral)", search_scope=ldap3.SUBTREE,
+                    attributes=["ref"], controls=[(MANAGE_DSA_IT, True, None)])
+        if (conn.result or {}).get("result") == 0:
+            for entry in conn.response or []:
+                if entry.get("type") == "searchResEntry":
+                    refs = (entry.get("raw_attributes") or {}).get("ref") or []
+                    located[entry["dn"]] = [
+                        r.decode("utf-8", "replace") if isinstance(r, bytes) else str(r)
+                        for r in refs
+                    ]
+    except (ldap_exc.LDAPException, OSError):
+        located = {}
+    from ansible.module_utils.hsa_ldap_map import dn_keys
+
+    known = {_ref_key(r) for refs in located.values() for r in refs}
+    base = dn_keys(base_dn)
+    unlocated = []
+    for url in dict.fromkeys(urls):
+        if _ref_key(url) in known:
+            continue
+        dn = unquote(urlparse(url).path.lstrip("/"))
+        try:
+            keys = dn_keys(dn) if dn else []
+        except ValueError:
+            keys = []
+        if keys and keys[-len(base):] == base:
+            located.setdefault(dn, []).append(url)
+        else:
+            unlocated.append(url)
+    return located, unlocated
 
 
 def escape_filter_value(value: str) -> str:

@@ -15,6 +15,11 @@
 * Deletes: only entries with an ``hsaIdentity`` inside the provider's subtree, only
   with ``prune``, never more than ``max_deletes``, never when the description lists
   no units, people or commissions, never an entry that has kept entries below it.
+
+``refuse_referred(plan, referred)`` then takes out of the plan every operation at or
+below a part of the tree the server refers to another server (a referral): the read
+cannot see what is there, so such an operation is refused, with a message naming the
+referral, and listed in ``plan.refused``; the rest of the plan stays.
 """
 
 from __future__ import annotations
@@ -98,6 +103,7 @@ class Plan:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     foreign: int = 0  # entries below the base DN without hsaIdentity (never touched)
+    refused: list[dict] = field(default_factory=list)  # {op, kind, hsa_id, dn, message}
 
     @property
     def counts(self) -> dict[str, int]:
@@ -119,6 +125,7 @@ class Plan:
             "foreign_entries": self.foreign,
             "errors": list(self.errors),
             "warnings": list(self.warnings),
+            "refused": list(self.refused),
         }
 
 
@@ -329,6 +336,59 @@ def make_plan(
     return plan
 
 
+def refuse_referred(plan: Plan, referred: dict[str, list[str]]) -> list[dict]:
+    """Move the operations that touch a referred part of the tree to ``plan.refused``.
+
+    ``referred`` maps the local DN of each referral (an entry the server answers with a
+    reference to another server) to its URLs. Refused: an operation whose entry, or
+    whose new DN (a rename or move), is at or below a referred DN, and a delete of an
+    entry above one. Returns the refused items ({op, kind, hsa_id, dn, message}).
+    """
+    if not referred:
+        return []
+    refs = [(dn_keys(dn), dn, urls) for dn, urls in referred.items()]
+
+    def hit(dn: str | None):
+        if not dn:
+            return None
+        keys = dn_keys(dn)
+        for rkeys, rdn_, urls in refs:
+            if keys == rkeys or _is_below(keys, rkeys):
+                return rdn_, urls
+        return None
+
+    kept, refused = [], []
+    for o in plan.operations:
+        found = hit(o.dn) or hit(o.new_dn)
+        where = "at or below"
+        if found is None and o.op == "delete":
+            okeys = dn_keys(o.dn)
+            found = next(((d, u) for k, d, u in refs if _is_below(k, okeys)), None)
+            where = "above"
+        if found is None:
+            kept.append(o)
+            continue
+        ref_dn, urls = found
+        target = o.new_dn if o.op == "modrdn" and hit(o.new_dn) else o.dn
+        label = " ".join(x for x in (o.op, o.kind, o.hsa_id) if x)
+        refused.append({
+            "op": o.op,
+            "kind": o.kind,
+            "hsa_id": o.hsa_id,
+            "dn": o.dn,
+            "message": (
+                f"{label} refused: {target} is {where} {ref_dn}, "
+                f"which the server refers to {', '.join(urls) or 'another server'} "
+                "(a referral: that part of the tree is held by another server and was not "
+                "read). Nothing was sent for it; ask the directory administrator which "
+                "server holds it"
+            ),
+        })
+    plan.operations = kept
+    plan.refused.extend(refused)
+    return refused
+
+
 def _add(want: DesiredEntry) -> Operation:
     attrs = [("objectClass", want.object_classes)]
     attrs += [(a, v) for a, v in want.attributes.items() if v]
@@ -513,10 +573,14 @@ def render_text(plan: Plan) -> str:
                 lines.append(f"    {c.attribute}: {_fmt(c.before)} → {_fmt(c.after)}")
         elif o.op == "modrdn":
             lines.append(f"    → {o.new_dn}")
+    for r in plan.refused:
+        lines.append(f"! refused {r['op']} {r['kind']} {r['hsa_id'] or ''}: {r['dn']}")
+        lines.append(f"    {r['message']}")
     c = plan.counts
+    refused = f"; {len(plan.refused)} refused (referral)" if plan.refused else ""
     lines.append(
         f"Plan: {c['add']} to add, {c['modify']} to modify, {c['modrdn']} to move or rename, "
-        f"{c['delete']} to delete; {len(plan.unmanaged)} unmanaged entries."
+        f"{c['delete']} to delete{refused}; {len(plan.unmanaged)} unmanaged entries."
     )
     return "\n".join(lines) + "\n"
 
@@ -649,6 +713,16 @@ def render_change_request(
         elif o.op == "delete":
             lines.append("Remove this entry (it is no longer in the description).")
         lines.append("")
+    if plan.refused:
+        lines += [
+            "## Not in this request: held by another server (referral)",
+            "",
+            "These changes are below a part of the directory that this server refers to "
+            "another server, so they could not be checked here:",
+            "",
+        ]
+        lines += [f"- `{r['dn']}`: {_md(r['message'])}" for r in plan.refused]
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -697,6 +771,7 @@ __all__ = [
     "Plan",
     "diff_for_ansible",
     "make_plan",
+    "refuse_referred",
     "render_change_csv",
     "render_change_request",
     "render_entries_ldif",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -99,6 +100,60 @@ def run_module(name: str, args: dict, *, check: bool = False, diff: bool = False
     except ValueError:
         result = {}
     return proc.returncode, result, out
+
+
+def start_module(name: str, args: dict, *, env: dict | None = None) -> subprocess.Popen:
+    """Start library/<name>.py as ``run_module`` does, without waiting (to signal it).
+
+    SIGINT starts with its default action, as for a command in a terminal: pytest run as
+    a background job (``pytest &`` without job control) ignores SIGINT, and children
+    would inherit that.
+    """
+    payload = dict(args, _ansible_check_mode=False, _ansible_diff=False)
+    return subprocess.Popen(
+        [PYTHON, "-c", _RUNNER, str(ROOT / "library" / f"{name}.py"),
+         json.dumps({"ANSIBLE_MODULE_ARGS": payload})],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env if env is not None else dict(os.environ), cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def module_result(stdout: str) -> dict:
+    try:
+        return json.loads(stdout[stdout.index("{"):])
+    except ValueError:
+        return {}
+
+
+def read_apply_report(path: Path) -> list[list[dict]]:
+    """The runs in an apply report (JSON lines): one list of records per ``start`` line."""
+    runs: list[list[dict]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record.get("event") == "start":
+            runs.append([record])
+        else:
+            assert runs, f"{path}: a line before the start line: {line[:200]}"
+            runs[-1].append(record)
+    return runs
+
+
+def what_was_applied(run: list[dict]) -> tuple[set, set, set]:
+    """HSA-ids (applied, may or may not be applied, not applied) of one run of an apply
+    report, from its start, sent and per-operation lines only: never the end line, which
+    a killed process does not write."""
+    plan = {p["n"]: p["hsa_id"] for p in run[0]["plan"]}
+    ops = [r for r in run if "n" in r]  # the per-operation lines
+    applied = {r["n"] for r in ops if r["status"] == "applied"}
+    answered = {r["n"] for r in ops}
+    sent = set()
+    for r in run:
+        if r.get("event") == "sent":
+            sent.update(range(r["from"], r["to"] + 1))
+    maybe = sent - answered
+    rest = set(plan) - applied - maybe
+    return ({plan[n] for n in applied}, {plan[n] for n in maybe}, {plan[n] for n in rest})
 
 
 def ldap_args(box, **overrides) -> dict:
