@@ -35,51 +35,6 @@ options:
       - Set to V(false) for test-environment ids such as C(TSTNMT2321000156-DRAA).
     type: bool
     default: true
-  uri:
-    description:
-      - LDAP URI, C(ldaps://host:636) or C(ldap://host:389) (StartTLS is used).
-      - Defaults to the environment variable E(HSA_LDAP_URI).
-    type: str
-  bind_dn:
-    description:
-      - DN to bind as with a password. Leave unset with O(client_cert) (SASL EXTERNAL).
-      - Defaults to E(HSA_LDAP_BIND_DN).
-    type: str
-  bind_password:
-    description: Password for O(bind_dn). Defaults to E(HSA_LDAP_BIND_PASSWORD). Never logged.
-    type: str
-  base_dn:
-    description:
-      - Nothing outside this subtree is read or written. The provider entry is created directly
-        below it. Defaults to E(HSA_LDAP_BASE_DN).
-    type: str
-  ca_file:
-    description: CA certificates (PEM) that validate the server. Defaults to E(HSA_LDAP_CA_FILE).
-    type: path
-  client_cert:
-    description:
-      - Client certificate (PEM), e.g. a SITHS function certificate; binds with SASL EXTERNAL.
-      - Defaults to E(HSA_LDAP_CLIENT_CERT).
-    type: path
-  client_key:
-    description: Private key of O(client_cert). Defaults to E(HSA_LDAP_CLIENT_KEY).
-    type: path
-  start_tls:
-    description: Use StartTLS. Default is V(true) for C(ldap://) and V(false) for C(ldaps://).
-    type: bool
-  validate_certs:
-    description:
-      - Validate the server certificate. Turning this off is for a lab only and prints a warning.
-    type: bool
-    default: true
-  allow_plaintext:
-    description: Allow C(ldap://) without StartTLS (lab only; the password travels in clear).
-    type: bool
-    default: false
-  timeout:
-    description: Seconds to wait for the server to connect or answer.
-    type: int
-    default: 10
   prune:
     description:
       - Delete entries with an C(hsaIdentity) inside the provider's subtree that the description
@@ -118,6 +73,8 @@ options:
         run, or even when the process is killed before the C(end) line, the file says what
         was applied. See docs/hsa.md.
     type: path
+extends_documentation_fragment:
+  - hsa_ldap
 notes:
   - Check mode reads the directory and reports the plan; nothing is written.
   - Continuation references (the server refers part of the tree to another server) are never
@@ -280,16 +237,12 @@ findings:
 
 import gc
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.hsa_ldap_args import LDAP_ARGUMENT_SPEC, ldap_settings
 
 try:
     from ansible.module_utils.hsa_gateway import reconcile
-    from ansible.module_utils.hsa_ldap import (
-        LdapConfigError,
-        LdapConnectError,
-        LdapSettings,
-        check_settings,
-    )
+    from ansible.module_utils.hsa_ldap import LdapConfigError, LdapConnectError
     from ansible.module_utils.hsa_model import load_provider
 
     IMPORT_ERROR = None
@@ -298,23 +251,10 @@ except ImportError as exc:  # pragma: no cover - shown to the user
 
 
 def argument_spec() -> dict:
-    def env(name):
-        return {"fallback": (env_fallback, [name])}
-
     return {
+        **LDAP_ARGUMENT_SPEC,
         "provider_path": {"type": "path", "required": True},
         "strict_ids": {"type": "bool", "default": True},
-        "uri": {"type": "str", **env("HSA_LDAP_URI")},
-        "bind_dn": {"type": "str", **env("HSA_LDAP_BIND_DN")},
-        "bind_password": {"type": "str", "no_log": True, **env("HSA_LDAP_BIND_PASSWORD")},
-        "base_dn": {"type": "str", **env("HSA_LDAP_BASE_DN")},
-        "ca_file": {"type": "path", **env("HSA_LDAP_CA_FILE")},
-        "client_cert": {"type": "path", **env("HSA_LDAP_CLIENT_CERT")},
-        "client_key": {"type": "path", **env("HSA_LDAP_CLIENT_KEY")},
-        "start_tls": {"type": "bool"},
-        "validate_certs": {"type": "bool", "default": True},
-        "allow_plaintext": {"type": "bool", "default": False},
-        "timeout": {"type": "int", "default": 10},
         "prune": {"type": "bool", "default": False},
         "max_deletes": {"type": "int", "default": 10},
         "export_dir": {"type": "path"},
@@ -343,20 +283,8 @@ def main() -> None:
             msg=f"the provider description has {len(errors)} error(s); nothing was written:\n"
             + "\n".join(errors), findings=findings, changed=False)
 
-    if not p["validate_certs"]:
-        module.warn("validate_certs is off: the directory server's identity is NOT checked; "
-                    "use this only in a lab")
-    if p["client_cert"] and p["bind_dn"]:
-        module.warn("client_cert is set: binding with the certificate (SASL EXTERNAL); "
-                    "bind_dn and bind_password are not used")
     try:
-        settings = check_settings(LdapSettings(
-            uri=p["uri"] or "", base_dn=p["base_dn"] or "",
-            bind_dn=None if p["client_cert"] else p["bind_dn"],
-            bind_password=None if p["client_cert"] else p["bind_password"],
-            ca_file=p["ca_file"], client_cert=p["client_cert"], client_key=p["client_key"],
-            start_tls=p["start_tls"], validate_certs=p["validate_certs"],
-            allow_plaintext=p["allow_plaintext"], timeout=p["timeout"]))
+        settings = ldap_settings(module)
         result = reconcile(
             loaded.model, settings, prune=p["prune"], max_deletes=p["max_deletes"],
             check_mode=module.check_mode, export_dir=p["export_dir"],

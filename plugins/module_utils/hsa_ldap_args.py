@@ -40,6 +40,9 @@ def ldap_settings(module) -> LdapSettings:
     if not p["validate_certs"]:
         module.warn("validate_certs is off: the directory server's identity is NOT checked; "
                     "use this only in a lab")
+    if p["client_cert"] and p["bind_dn"]:
+        module.warn("client_cert is set: binding with the certificate (SASL EXTERNAL); "
+                    "bind_dn and bind_password are not used")
     return check_settings(LdapSettings(
         uri=p["uri"] or "", base_dn=p["base_dn"] or "",
         bind_dn=None if p["client_cert"] else p["bind_dn"],
