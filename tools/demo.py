@@ -46,11 +46,11 @@ PLAYBOOK = str(ROOT / ".venv" / "bin" / "ansible-playbook")
 # Demo people and the certificate each gets (tools/siths_testpki.py scenarios).
 DEMO_CERTS = [
     "SE5599001236-P001:valid:Åsa Öberg",
-    "SE5599001236-P002:expiring:Björn Ek",
+    "SE5599001236-P002:valid:Björn Ek",
     "SE5599001236-P003:expired:David Lind",
     "SE5599001236-P004:valid:Elin Sandberg",
     "SE5599001236-P005:valid:Greta Ström",
-    "SE5599001236-P006:valid:Cecilia Holm",
+    "SE5599001236-P006:expiring:Cecilia Holm",
     "SE5599001236-P007:valid:Fredrik Nord",
 ]
 
@@ -111,7 +111,7 @@ def main() -> int:
 
         step(6, "Issue SITHS test certificates and publish them in the directory",
              "A demo PKI generated here with SITHS's CA names (no real SITHS keys); David "
-             "Lind's card has expired and Björn Ek's expires within the warning window.")
+             "Lind's card has expired and Cecilia Holm's expires within the warning window.")
         pki = DEMO_DIR / "pki"
         run([sys.executable, "tools/siths_testpki.py", "--out", str(pki), "--prefix", "",
              "--publish-ldap", "--people", *DEMO_CERTS], env)
