@@ -165,12 +165,11 @@ report_file:
 
 import datetime as dt
 import json
-import os
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.hsa_ldap_args import LDAP_ARGUMENT_SPEC, ldap_settings
+from ansible.module_utils.report_files import write_atomic
 
 try:
     from ansible.module_utils.siths_sources import (
@@ -194,18 +193,7 @@ except ImportError:  # pragma: no cover - reported to the user below
     IMPORT_ERROR = traceback.format_exc()
 
 def _write_report(path, report):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".siths-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
 
 def _now(module):

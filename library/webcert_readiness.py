@@ -166,7 +166,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.hsa_ldap_args import LDAP_ARGUMENT_SPEC, ldap_settings
@@ -176,6 +175,7 @@ try:
     from ansible.module_utils.hsa_ldap import LdapConfigError, LdapConnectError, connect
     from ansible.module_utils.hsa_model import load_provider
     from ansible.module_utils.readiness_render import render_html, render_text, to_json
+    from ansible.module_utils.report_files import write_if_changed
     from ansible.module_utils.webcert_readiness import build_readiness
 
     IMPORT_ERROR = None
@@ -224,32 +224,6 @@ def previous_stamp(path: str) -> str | None:
     return stamp if isinstance(stamp, str) and stamp else None
 
 
-def write_if_changed(path: str, text: str, old_stamp: str | None = None,
-                     new_stamp: str | None = None) -> bool:
-    """Write atomically (mode 0640) unless only the time stamp differs; True when written."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            old = handle.read()
-        if old_stamp and new_stamp:
-            old = old.replace(old_stamp, new_stamp)
-        if old == text:
-            return False
-    except OSError:
-        pass
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".readiness-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o640)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return True
-
-
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
@@ -296,8 +270,11 @@ def main() -> None:
             os.makedirs(p["report_dir"], exist_ok=True)
             # A file whose only difference is the time stamp is left as it is.
             previous = previous_stamp(json_path)
+            def same_but_stamp(old):
+                return old.replace(previous, generated) if previous else old
+
             for path, text in ((json_path, to_json(data)), (html_path, render_html(data))):
-                changed |= write_if_changed(path, text, previous, generated)
+                changed |= write_if_changed(path, text, normalize=same_but_stamp)
             files = {"json": json_path, "html": html_path}
     text = render_text(data, html_path if files else None)
     result = {

@@ -155,9 +155,9 @@ errors:
 import datetime as dt
 import json
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.report_files import write_if_changed
 
 try:
     from ansible.module_utils.support_bundle import (
@@ -203,26 +203,6 @@ def read_json(module, path, label):
     except (OSError, ValueError) as exc:
         module.fail_json(msg=f"{label} {path} could not be read as JSON: {exc}")
     return data if isinstance(data, dict) else None
-
-
-def write_if_changed(path: str, data: bytes) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            if handle.read() == data:
-                return False
-    except OSError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=".bundle-", dir=os.path.dirname(path) or ".")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o640)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return True
 
 
 def main() -> None:

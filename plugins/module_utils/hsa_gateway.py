@@ -48,6 +48,7 @@ from ansible.module_utils.hsa_ldap_map import (
     entries_to_model,
     make_entry,
 )
+from ansible.module_utils.report_files import write_if_changed
 
 try:
     import ldap3
@@ -864,20 +865,6 @@ def _send_window(conn, window, start: int, answers: dict | None = None) -> dict:
 # --------------------------------------------------------------------------- the whole job
 
 
-def _write_if_changed(path: str, text: str) -> bool:
-    """Write ``text`` to ``path`` (mode 0600 for new files); True when the content changed."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            if fh.read() == text:
-                return False
-    except FileNotFoundError:
-        pass
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return True
-
-
 def reconcile(
     model,
     settings,
@@ -979,9 +966,8 @@ def reconcile(
             out["export"] = {name: os.path.join(export_dir, name) for name in files}
             if not check_mode:
                 os.makedirs(export_dir, exist_ok=True)
-                written = [
-                    n for n, t in files.items() if _write_if_changed(os.path.join(export_dir, n), t)
-                ]
+                written = [n for n, t in files.items()
+                           if write_if_changed(os.path.join(export_dir, n), t, mode=0o600)]
                 out["changed"] = bool(written)
             else:
                 out["changed"] = True
@@ -1003,7 +989,7 @@ def reconcile(
         try:
             if backup_file:
                 entries = [_raw_entry(r) for r in raw]
-                _write_if_changed(backup_file, render_entries_ldif(entries))
+                write_if_changed(backup_file, render_entries_ldif(entries), mode=0o600)
                 out["backup_file"] = backup_file
             result, conn = apply_plan(
                 conn, plan, reconnect=lambda: connect_fn(settings), retries=retries,
