@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
+from ansible.module_utils.win_versions import Problem
+
 EDGE_ROOT = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Edge"
 CHROME_ROOT = "HKLM:\\SOFTWARE\\Policies\\Google\\Chrome"
 BROWSER_ROOTS = {"edge": EDGE_ROOT, "chrome": CHROME_ROOT}
@@ -52,13 +54,9 @@ _EXTENSION_ID = re.compile(r"^[a-p]{32}$")
 _NATIVE_HOST = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 
 
-@dataclass(frozen=True)
-class PolicyError:
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+# A policy setting that is wrong: where (dotted path) and what. The same value type as the
+# installer and service checks use.
+PolicyError = Problem
 
 
 @dataclass(frozen=True)
