@@ -73,10 +73,32 @@ options:
         run, or even when the process is killed before the C(end) line, the file says what
         was applied. See docs/hsa.md.
     type: path
+  cache:
+    description:
+      - Keep what this run learned in O(cache_dir), so that the next plan that changes
+        nothing is fast. Kept are the validated description (used again only while every
+        description file, the options and the toolkit code are byte for byte the same) and,
+        per directory entry that needed no change, a digest of the entry as the server sent
+        it (such an entry is not compared again while the server sends the same bytes and
+        the description wants the same entry). See docs/hsa.md.
+      - V(false) reads, validates and compares everything on every run. Turning it off, or
+        deleting the folder, never changes a plan, only its speed.
+    type: bool
+    default: true
+  cache_dir:
+    description:
+      - The cache folder on the host that runs the module (the control node, as the playbooks
+        run it on localhost). Created with mode 0700, files 0600; a folder or file another
+        user owns or can write is not used.
+      - Default C($HSA_CACHE_DIR), else C($XDG_CACHE_HOME/webcert-siths-toolkit), else
+        C(~/.cache/webcert-siths-toolkit).
+    type: path
 extends_documentation_fragment:
   - hsa_ldap
 notes:
-  - Check mode reads the directory and reports the plan; nothing is written.
+  - Check mode reads the directory and reports the plan; nothing is written to the directory
+    and no report or export file is written. The plan cache (O(cache)) on the control node
+    may be refreshed, as fact caching would be.
   - Continuation references (the server refers part of the tree to another server) are never
     followed. They are returned in C(referrals) and as warnings, and every planned operation
     at or below a referred entry is refused (C(refused)); the rest of the plan is applied,
@@ -233,6 +255,21 @@ findings:
   returned: always
   type: list
   elements: str
+cache:
+  description: How the plan cache was used (absent with O(cache=false)).
+  returned: when the directory was read and O(cache=true)
+  type: dict
+  contains:
+    description:
+      description: C(hit) when the validated description came from the cache, else C(miss).
+      type: str
+    entries_in_sync:
+      description: Entries the server sent exactly as at the last run, not compared again.
+      type: int
+    entries_compared:
+      description: Entries decoded and compared with the description.
+      type: int
+  sample: {"description": "hit", "entries_in_sync": 11201, "entries_compared": 0}
 """
 
 import gc
@@ -243,7 +280,7 @@ from ansible.module_utils.hsa_ldap_args import LDAP_ARGUMENT_SPEC, ldap_settings
 try:
     from ansible.module_utils.hsa_gateway import reconcile
     from ansible.module_utils.hsa_ldap import LdapConfigError, LdapConnectError
-    from ansible.module_utils.hsa_model import load_provider
+    from ansible.module_utils.hsa_plan_cache import PlanCache, default_cache_dir
 
     IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - shown to the user
@@ -261,7 +298,39 @@ def argument_spec() -> dict:
         "backup_file": {"type": "path"},
         "retries": {"type": "int", "default": 3},
         "report_file": {"type": "path"},
+        "cache": {"type": "bool", "default": True},
+        "cache_dir": {"type": "path"},
     }
+
+
+def prepare(p: dict, base_dn: str | None, cache):
+    """The description: from the cache when it is unchanged, else read and validated
+    (and then cached). Returns (prepared description or None, model or None, findings,
+    errors); ``model`` is set when the description was read now."""
+    path = p["provider_path"]
+    if cache is not None and base_dn:
+        cached = cache.load_description(path, base_dn, p["strict_ids"])
+        if cached is not None:
+            return cached, None, cached.findings, []
+    # The YAML reader and validator are imported only when the cache cannot answer.
+    from ansible.module_utils.hsa_model import load_provider
+
+    loaded = load_provider(path, strict_ids=p["strict_ids"])
+    findings = [str(f) for f in loaded.findings]
+    errors = [str(f) for f in loaded.errors]
+    if errors or loaded.model is None or cache is None or not base_dn:
+        return None, loaded.model, findings, errors
+    from ansible.module_utils.hsa_ldap_map import desired_entries
+    from ansible.module_utils.hsa_plan_cache import CachedDescription, fingerprint
+
+    desired = desired_entries(loaded.model, base_dn)
+    if desired.errors:  # reconcile reports them
+        return None, loaded.model, findings, []
+    provider = loaded.model.provider
+    prepared = CachedDescription(findings, provider.name, provider.hsa_id, desired.entries,
+                                 [fingerprint(e) for e in desired.entries])
+    cache.store_description(path, base_dn, p["strict_ids"], prepared)
+    return prepared, loaded.model, findings, []
 
 
 def main() -> None:
@@ -275,24 +344,33 @@ def main() -> None:
     if p["max_deletes"] < 0:
         module.fail_json(msg="max_deletes must be 0 or more")
 
-    loaded = load_provider(p["provider_path"], strict_ids=p["strict_ids"])
-    findings = [str(f) for f in loaded.findings]
-    errors = [str(f) for f in loaded.errors]
-    if errors or loaded.model is None:
+    try:
+        settings, settings_error = ldap_settings(module), None
+    except LdapConfigError as exc:
+        settings, settings_error = None, exc
+    cache = PlanCache(p["cache_dir"] or default_cache_dir()) if p["cache"] else None
+    prepared, model, findings, errors = prepare(
+        p, settings.base_dn if settings else None, cache)
+    if errors or (prepared is None and model is None):
         module.fail_json(
             msg=f"the provider description has {len(errors)} error(s); nothing was written:\n"
             + "\n".join(errors), findings=findings, changed=False)
+    if settings_error is not None:
+        module.fail_json(msg=str(settings_error), findings=findings, changed=False)
 
     try:
-        settings = ldap_settings(module)
         result = reconcile(
-            loaded.model, settings, prune=p["prune"], max_deletes=p["max_deletes"],
+            model, settings, prune=p["prune"], max_deletes=p["max_deletes"],
             check_mode=module.check_mode, export_dir=p["export_dir"],
-            backup_file=p["backup_file"], retries=p["retries"], report_file=p["report_file"])
+            backup_file=p["backup_file"], retries=p["retries"], report_file=p["report_file"],
+            prepared=prepared, cache=cache)
     except (LdapConfigError, LdapConnectError) as exc:
         module.fail_json(msg=str(exc), findings=findings, changed=False)
 
     result["findings"] = findings
+    if cache is not None:
+        for warning in cache.warnings:
+            module.warn(warning)
     for warning in result.pop("warnings", []):
         module.warn(warning)
     if module._diff and "plan_text" in result and result["counts"] and any(

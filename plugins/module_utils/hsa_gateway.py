@@ -44,35 +44,54 @@ from ansible.module_utils.hsa_ldap import PAGE_SIZE, LdapConnectError, paged_sea
 from ansible.module_utils.hsa_ldap_map import (
     READ_ATTRIBUTES,
     DirectoryEntry,
+    TwinEntry,
     dn_keys,
     entries_to_model,
     make_entry,
 )
+from ansible.module_utils.hsa_wire import _read_length, _str, _tlv, decode_entry
 from ansible.module_utils.report_files import write_if_changed
 
-try:
-    import ldap3
-    from ldap3.core import exceptions as ldap_exc
-    from ldap3.operation.search import search_operation
-    from ldap3.protocol.rfc2696 import paged_search_control
-    from ldap3.utils.asn1 import decode_message_fast
+# ldap3 is imported on first use (_load_ldap3: the search through an ldap3 connection,
+# an apply), not with this module: a no-change plan reads through hsa_wire and never
+# needs it (its import costs more than reading 10,000 entries).
+ldap3 = None
+ldap_exc = None
+search_operation = paged_search_control = decode_message_fast = None
+_COMM_ERRORS: tuple = (OSError,)
+_LDAP_ERROR: type = Exception
 
-    _COMM_ERRORS: tuple = (
-        ldap_exc.LDAPCommunicationError,
-        ldap_exc.LDAPSocketOpenError,
-        ldap_exc.LDAPSessionTerminatedByServerError,
-        ldap_exc.LDAPSocketReceiveError,
-        ldap_exc.LDAPSocketSendError,
-        ldap_exc.LDAPSocketCloseError,
-        ldap_exc.LDAPSSLConfigurationError,
-        ldap_exc.LDAPStartTLSError,
+
+def _load_ldap3() -> bool:
+    """Import ldap3 and fill in the names above (once). False when it is missing."""
+    global ldap3, ldap_exc, search_operation, paged_search_control, decode_message_fast
+    global _COMM_ERRORS, _LDAP_ERROR
+    if ldap3 is not None:
+        return True
+    try:
+        import ldap3 as _ldap3
+        from ldap3.core import exceptions as _exc
+        from ldap3.operation.search import search_operation as _search_operation
+        from ldap3.protocol.rfc2696 import paged_search_control as _paged_search_control
+        from ldap3.utils.asn1 import decode_message_fast as _decode_message_fast
+    except ImportError:  # pragma: no cover - hsa_ldap.connect reports the missing package
+        return False
+    ldap_exc, search_operation = _exc, _search_operation
+    paged_search_control, decode_message_fast = _paged_search_control, _decode_message_fast
+    _COMM_ERRORS = (
+        _exc.LDAPCommunicationError,
+        _exc.LDAPSocketOpenError,
+        _exc.LDAPSessionTerminatedByServerError,
+        _exc.LDAPSocketReceiveError,
+        _exc.LDAPSocketSendError,
+        _exc.LDAPSocketCloseError,
+        _exc.LDAPSSLConfigurationError,
+        _exc.LDAPStartTLSError,
         OSError,
     )
-    _LDAP_ERROR = ldap_exc.LDAPException
-except ImportError:  # pragma: no cover - hsa_ldap reports the missing package
-    ldap3 = None
-    _COMM_ERRORS = (OSError,)
-    _LDAP_ERROR = Exception
+    _LDAP_ERROR = _exc.LDAPException
+    ldap3 = _ldap3
+    return True
 
 # Result codes worth another try: busy, unavailable, timeLimitExceeded, adminLimitExceeded,
 # unwillingToPerform is not (it is policy), other (80) is not.
@@ -117,7 +136,7 @@ def _lean_ok(conn) -> bool:
     Anything else (a wrapper, a test double, another strategy, a SASL security layer)
     goes through ldap3's public API. ``HSA_LDAP_LEAN=0`` turns the lean path off.
     """
-    if ldap3 is None or os.environ.get("HSA_LDAP_LEAN", "1") == "0":
+    if os.environ.get("HSA_LDAP_LEAN", "1") == "0" or not _load_ldap3():
         return False
     if type(conn) is not ldap3.Connection:
         return False
@@ -132,76 +151,26 @@ def _lean_ok(conn) -> bool:
     )
 
 
-def _ber_len(buf: bytes, i: int) -> tuple[int, int]:
-    """(length, offset of the value) for the BER length octets at ``buf[i]``."""
-    b = buf[i]
-    if b < 0x80:
-        return b, i + 1
-    n = b & 0x7F
-    return int.from_bytes(buf[i + 1 : i + 1 + n], "big"), i + 1 + n
-
-
 def decode_search_entry(msg: bytes) -> tuple[int, str, dict[str, list[bytes]]] | None:
     """(messageID, DN, attributes) of an LDAPMessage holding a SearchResultEntry, else None.
 
-    SearchResultEntry ::= [APPLICATION 4] SEQUENCE { objectName LDAPDN,
-    attributes SEQUENCE OF SEQUENCE { type, vals SET OF OCTET STRING } } (RFC 4511 4.5.2).
+    The entry itself is decoded by ``hsa_wire.decode_entry`` (RFC 4511 4.5.2).
     """
     if msg[0] != 0x30:
         raise ValueError("not an LDAPMessage")
-    _, i = _ber_len(msg, 1)
+    _, i = _read_length(msg, 1)
     if msg[i] != 0x02:
         raise ValueError("LDAPMessage without messageID")
-    n, i = _ber_len(msg, i + 1)
+    n, i = _read_length(msg, i + 1)
     msg_id = int.from_bytes(msg[i : i + n], "big")
     i += n
     if msg[i] != 0x64:  # not [APPLICATION 4] constructed
         return None
-    op_len, i = _ber_len(msg, i + 1)
-    op_end = i + op_len
+    op_len, j = _read_length(msg, i + 1)
+    op_end = j + op_len
     if op_end != len(msg) and msg[op_end] != 0xA0:  # only [0] controls may follow
         raise ValueError("malformed SearchResultEntry")
-    if msg[i] != 0x04:
-        raise ValueError("malformed SearchResultEntry: objectName")
-    n, i = _ber_len(msg, i + 1)
-    dn = msg[i : i + n].decode("utf-8")
-    i += n
-    if msg[i] != 0x30:
-        raise ValueError("malformed SearchResultEntry: attributes")
-    n, i = _ber_len(msg, i + 1)
-    end = i + n
-    attrs: dict[str, list[bytes]] = {}
-    while i < end:
-        if msg[i] != 0x30:  # PartialAttribute
-            raise ValueError("malformed SearchResultEntry: attribute")
-        n, i = _ber_len(msg, i + 1)
-        if msg[i] != 0x04:  # type
-            raise ValueError("malformed SearchResultEntry: attribute type")
-        n, i = _ber_len(msg, i + 1)
-        name = msg[i : i + n].decode("utf-8")
-        i += n
-        if msg[i] != 0x31:  # vals
-            raise ValueError("malformed SearchResultEntry: values")
-        n, i = _ber_len(msg, i + 1)
-        vend = i + n
-        values = []
-        while i < vend:
-            if msg[i] != 0x04:
-                raise ValueError("malformed SearchResultEntry: value")
-            b = msg[i + 1]
-            if b < 0x80:
-                i += 2
-                values.append(msg[i : i + b])
-                i += b
-            else:
-                n, i = _ber_len(msg, i + 1)
-                values.append(msg[i : i + n])
-                i += n
-        if i != vend:
-            raise ValueError("malformed SearchResultEntry: value length")
-        attrs.setdefault(name, []).extend(values)
-    if i != end or end != op_end:
-        raise ValueError("malformed SearchResultEntry")
+    dn, attrs = decode_entry(msg[i:op_end])
     return msg_id, dn, attrs
 
 
@@ -387,29 +356,14 @@ def _send(conn, op) -> tuple[bool, dict]:
 # ----------------------------------------------------- lean requests (BER, RFC 4511 4.6-4.9)
 
 
-def _ber_length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    octets = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(octets),)) + octets
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes((tag,)) + _ber_length(len(content)) + content
-
-
-def _octets(value) -> bytes:
-    return _tlv(0x04, value if isinstance(value, bytes) else str(value).encode("utf-8"))
-
-
 def _attribute(name: str, values) -> bytes:
     """PartialAttribute ::= SEQUENCE { type, vals SET OF value }."""
-    return _tlv(0x30, _octets(name) + _tlv(0x31, b"".join(_octets(v) for v in values)))
+    return _tlv(0x30, _str(name) + _tlv(0x31, b"".join(_str(v) for v in values)))
 
 
 def encode_request(message_id: int, op) -> bytes:
     """The LDAPMessage for one plan operation (add, modify, modrdn, delete)."""
-    dn = _octets(op.dn)
+    dn = _str(op.dn)
     if op.op == "add":  # AddRequest ::= [APPLICATION 8] SEQUENCE { entry, attributes }
         attrs = b"".join(_attribute(name, values) for name, values in op.attributes if values)
         body = _tlv(0x68, dn + _tlv(0x30, attrs))
@@ -422,7 +376,7 @@ def encode_request(message_id: int, op) -> bytes:
                 changes.append(_tlv(0x30, b"\x0a\x01\x00" + _attribute(c.attribute, c.add)))
         body = _tlv(0x66, dn + _tlv(0x30, b"".join(changes)))
     elif op.op == "modrdn":  # ModifyDNRequest ::= [APPLICATION 12] SEQUENCE { ... }
-        content = dn + _octets(op.new_rdn) + b"\x01\x01\xff"  # deleteoldrdn TRUE
+        content = dn + _str(op.new_rdn) + b"\x01\x01\xff"  # deleteoldrdn TRUE
         if op.new_superior:
             content += _tlv(0x80, op.new_superior.encode("utf-8"))  # [0] newSuperior
         body = _tlv(0x6C, content)
@@ -652,6 +606,7 @@ def apply_plan(
     is then ``interrupted``, with what was applied, what was sent without an answer
     (``unknown``: may or may not have been applied) and what was not applied.
     """
+    _load_ldap3()
     result = ApplyResult()
     ops = list(plan.operations)
     answered: dict[int, tuple[bool, dict]] = {}  # answers to operations sent ahead
@@ -877,6 +832,8 @@ def reconcile(
     retries: int = 3,
     connect_fn=None,
     report_file: str | None = None,
+    prepared=None,
+    cache=None,
 ) -> dict:
     """Read, plan, and apply / export / only report. Returns the module's result dict.
 
@@ -887,11 +844,156 @@ def reconcile(
     (``result["refused"]``; the rest of the plan was applied, exported or shown).
     ``report_file`` gets the apply report (``ApplyReport``) when operations are sent;
     check mode and export never write it.
+
+    The description comes as ``model`` (a ProviderModel) or, from the plan cache, as
+    ``prepared`` (an ``hsa_plan_cache.CachedDescription``). The directory is read through
+    ``hsa_wire`` unless ``connect_fn`` is given (then through that ldap3-style connection)
+    or ``HSA_LDAP_LEAN=0``; writes always go through ldap3 (``connect_fn`` or
+    ``hsa_ldap.connect``). With ``cache`` (an ``hsa_plan_cache.PlanCache``), entries the
+    server sends exactly as at the last run, when they matched, are not compared again,
+    and this run's matches are kept for the next one.
     """
-    from ansible.module_utils.hsa_ldap import connect, locate_referrals
-    from ansible.module_utils.hsa_ldap_map import desired_entries
+    from ansible.module_utils.hsa_ldap_map import DesiredState, desired_entries
+    from ansible.module_utils.hsa_plan import Plan, make_plan
+
+    base_dn = settings.base_dn
+    out: dict = {"changed": False, "failed": False}
+    if prepared is not None:
+        provider_name, provider_hsa_id = prepared.provider_name, prepared.provider_hsa_id
+        fingerprints = prepared.fingerprints
+        desired = None  # unpacked from the cache only when the facts do not answer
+    else:
+        desired = desired_entries(model, base_dn)
+        provider_name, provider_hsa_id = model.provider.name, model.provider.hsa_id
+        fingerprints = None
+        if desired.errors:
+            out.update(
+                failed=True,
+                errors=[str(e) for e in desired.errors],
+                msg="the description cannot be mapped to the directory; nothing was "
+                "written:\n" + "\n".join(str(e) for e in desired.errors),
+            )
+            return out
+        if cache is not None:
+            from ansible.module_utils.hsa_plan_cache import fingerprint
+
+            fingerprints = [fingerprint(e) for e in desired.entries]
+
+    wanted = ("*",) if backup_file else READ_ATTRIBUTES
+    references: list[str] = []
+    link = _Link(settings, connect_fn)
+    raw_ops: list[bytes] | None = None
+    raw: list | None = None
+    digests: list[bytes] = []
+    facts: dict[bytes, bytes] = {}
+    plan = None
+    fast = False
+    if connect_fn is None and os.environ.get("HSA_LDAP_LEAN", "1") != "0":
+        from ansible.module_utils.hsa_plan_cache import all_in_sync, entry_digest
+        from ansible.module_utils.hsa_wire import open_wire
+
+        if cache is not None:
+            facts = cache.load_sync(settings.uri, base_dn, wanted)
+
+        def on_page(ops):  # runs while the server prepares the next page
+            digests.extend(map(entry_digest, ops))
+
+        with open_wire(settings) as wire:
+            raw_ops = wire.search(base_dn, wanted, references=references, on_page=on_page)
+        fast = not references and all_in_sync(digests, facts, fingerprints or ())
+        if fast:
+            plan = Plan(base_dn=base_dn)  # every entry read is known to match: no change
+        else:
+            if desired is None:
+                desired = DesiredState(entries=prepared.entries)
+            actual = _actual_entries(raw_ops, digests, desired.entries, fingerprints, facts)
+    else:
+        if desired is None:
+            desired = DesiredState(entries=prepared.entries)
+        try:
+            raw = list(search_raw(link.get(), base_dn, wanted, references=references))
+        except BaseException:
+            link.close()
+            raise
+        actual = [make_entry(dn, attrs) for dn, attrs in raw]
+    try:
+        if plan is None:
+            plan = make_plan(desired, actual, base_dn, prune=prune, max_deletes=max_deletes)
+            if cache is not None and raw_ops is not None:
+                from ansible.module_utils.hsa_plan_cache import BASE_ENTRY
+
+                digest_of = {id(a): d for a, d in zip(actual, digests, strict=True)}
+                fp_of = {id(e): fp for e, fp in zip(desired.entries, fingerprints, strict=True)}
+                new_facts = {digest_of[id(a)]: fp_of[id(w)] for w, a in plan.in_sync}
+                new_facts.update((digest_of[id(a)], BASE_ENTRY) for a in plan.base_entries)
+                # Only this read's facts are kept: those of entries since changed go.
+                cache.store_sync(settings.uri, base_dn, wanted, new_facts, before=facts)
+        if cache is not None:
+            twins = len(fingerprints) if fast else sum(
+                1 for a in actual if type(a) is TwinEntry)
+            out["cache"] = {
+                "description": "hit" if model is None else "miss",
+                "entries_in_sync": twins,
+                "entries_compared": 0 if fast else len(actual) - twins,
+            }
+        return _conclude(plan, out, link, references, raw, raw_ops, provider_name,
+                         provider_hsa_id, check_mode=check_mode, export_dir=export_dir,
+                         backup_file=backup_file, retries=retries, report_file=report_file)
+    finally:
+        link.close()
+
+
+def _default_connect():
+    from ansible.module_utils.hsa_ldap import connect
+
+    return connect
+
+
+def _actual_entries(raw_ops, digests, wants, fingerprints, facts) -> list:
+    """The entries read as ``raw_ops`` (with their ``digests``): a TwinEntry for each one
+    ``facts`` knows to match a desired entry (not decoded), else a DirectoryEntry."""
+    by_fp = dict(zip(fingerprints, wants, strict=True)) if (facts and fingerprints) else {}
+    actual = []
+    for op, digest in zip(raw_ops, digests, strict=True):
+        want = by_fp.get(facts.get(digest)) if by_fp else None
+        if want is not None:
+            actual.append(TwinEntry(want))
+            continue
+        try:
+            actual.append(make_entry(*decode_entry(op)))
+        except ValueError as exc:  # UnicodeDecodeError is a ValueError
+            raise LdapConnectError(
+                f"an entry the server sent could not be read ({exc}); nothing was "
+                "planned or changed") from None
+    return actual
+
+
+class _Link:
+    """The ldap3 connection of a run: opened when first needed (a referral to locate,
+    an apply), closed by ``reconcile``."""
+
+    def __init__(self, settings, connect_fn, conn=None):
+        self.settings = settings
+        self.connect_fn = connect_fn or _default_connect()
+        self.conn = conn
+
+    def get(self):
+        if self.conn is None:
+            self.conn = self.connect_fn(self.settings)
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):  # a dropped connection may not close
+                self.conn.unbind()
+            self.conn = None
+
+
+def _conclude(plan, out, link, references, raw, raw_ops,
+              provider_name, provider_hsa_id, *, check_mode, export_dir, backup_file,
+              retries, report_file) -> dict:
+    """Everything after the plan: referrals, rendering, export, apply (see reconcile)."""
     from ansible.module_utils.hsa_plan import (
-        make_plan,
         refuse_referred,
         render_change_csv,
         render_change_request,
@@ -900,120 +1002,102 @@ def reconcile(
         render_text,
     )
 
-    connect_fn = connect_fn or connect
+    settings = link.settings
     base_dn = settings.base_dn
-    desired = desired_entries(model, base_dn)
-    out: dict = {"changed": False, "failed": False}
-    if desired.errors:
+    connect_fn = link.connect_fn
+    unlocated: list[str] = []
+    if references:
+        from ansible.module_utils.hsa_ldap import locate_referrals
+
+        referred, unlocated = locate_referrals(link.get(), base_dn, references)
+        out["referrals"] = [{"dn": dn, "urls": urls} for dn, urls in referred.items()]
+        for dn, urls in referred.items():
+            plan.warnings.append(
+                f"{dn} is a referral to {', '.join(urls)}: that part of the tree is held "
+                "by another server; it was not read, and nothing at or below it is "
+                "written"
+            )
+        if unlocated:
+            out["referrals"].append({"dn": None, "urls": unlocated})
+            plan.warnings.append(
+                f"the server refers part of the tree below {base_dn} to "
+                f"{', '.join(unlocated)} (referral), and would not say where; that part "
+                "was not read, so an add there fails as if the entry existed"
+            )
+        refuse_referred(plan, referred)
+    text = render_text(plan)
+    out.update(
+        plan=plan.to_dict(),
+        counts=plan.counts,
+        summary=text.splitlines()[-1],
+        plan_text=text,
+        unmanaged=plan.unmanaged,
+        warnings=plan.warnings,
+    )
+    if plan.refused:
+        out["refused"] = plan.refused
+    if plan.errors:
         out.update(
             failed=True,
-            errors=[str(e) for e in desired.errors],
-            msg="the description cannot be mapped to the directory; nothing was written:"
-            "\n" + "\n".join(str(e) for e in desired.errors),
+            errors=plan.errors,
+            msg="the plan is refused; nothing was written:\n" + "\n".join(plan.errors),
         )
         return out
-
-    conn = connect_fn(settings)
-    try:
-        wanted = ("*",) if backup_file else READ_ATTRIBUTES
-        references: list[str] = []
-        raw = list(search_raw(conn, base_dn, wanted, references=references))
-        actual = [make_entry(dn, attrs) for dn, attrs in raw]
-        plan = make_plan(desired, actual, base_dn, prune=prune, max_deletes=max_deletes)
-        unlocated: list[str] = []
-        if references:
-            referred, unlocated = locate_referrals(conn, base_dn, references)
-            out["referrals"] = [{"dn": dn, "urls": urls} for dn, urls in referred.items()]
-            for dn, urls in referred.items():
-                plan.warnings.append(
-                    f"{dn} is a referral to {', '.join(urls)}: that part of the tree is held "
-                    "by another server; it was not read, and nothing at or below it is "
-                    "written"
-                )
-            if unlocated:
-                out["referrals"].append({"dn": None, "urls": unlocated})
-                plan.warnings.append(
-                    f"the server refers part of the tree below {base_dn} to "
-                    f"{', '.join(unlocated)} (referral), and would not say where; that part "
-                    "was not read, so an add there fails as if the entry existed"
-                )
-            refuse_referred(plan, referred)
-        text = render_text(plan)
-        out.update(
-            plan=plan.to_dict(),
-            counts=plan.counts,
-            summary=text.splitlines()[-1],
-            plan_text=text,
-            unmanaged=plan.unmanaged,
-            warnings=plan.warnings,
-        )
-        if plan.refused:
-            out["refused"] = plan.refused
-        if plan.errors:
-            out.update(
-                failed=True,
-                errors=plan.errors,
-                msg="the plan is refused; nothing was written:\n" + "\n".join(plan.errors),
-            )
-            return out
-        provider = model.provider
-        if export_dir:
-            files = {
-                "plan.ldif": render_ldif(plan),
-                "change-request.md": render_change_request(plan, provider.name, provider.hsa_id),
-                "change-request.csv": render_change_csv(plan),
-            }
-            out["export"] = {name: os.path.join(export_dir, name) for name in files}
-            if not check_mode:
-                os.makedirs(export_dir, exist_ok=True)
-                written = [n for n, t in files.items()
-                           if write_if_changed(os.path.join(export_dir, n), t, mode=0o600)]
-                out["changed"] = bool(written)
-            else:
-                out["changed"] = True
-            return _refused(out, plan, "the other changes were exported")
-        out["changed"] = plan.changed
-        if check_mode or not plan.changed:
-            return _refused(out, plan, "nothing was written" if check_mode else
-                            "nothing else needs to change")
-        report = None
-        if report_file:
-            try:
-                report = ApplyReport(report_file, plan, uri=settings.uri, bind=_who(settings))
-            except OSError as exc:
-                out.update(failed=True, changed=False,
-                           msg=f"cannot write the apply report {report_file}: {exc}; "
-                           "nothing was written")
-                return out
-            out["report_file"] = report_file
+    if export_dir:
+        files = {
+            "plan.ldif": render_ldif(plan),
+            "change-request.md": render_change_request(plan, provider_name, provider_hsa_id),
+            "change-request.csv": render_change_csv(plan),
+        }
+        out["export"] = {name: os.path.join(export_dir, name) for name in files}
+        if not check_mode:
+            os.makedirs(export_dir, exist_ok=True)
+            written = [n for n, t in files.items()
+                       if write_if_changed(os.path.join(export_dir, n), t, mode=0o600)]
+            out["changed"] = bool(written)
+        else:
+            out["changed"] = True
+        return _refused(out, plan, "the other changes were exported")
+    out["changed"] = plan.changed
+    if check_mode or not plan.changed:
+        return _refused(out, plan, "nothing was written" if check_mode else
+                        "nothing else needs to change")
+    report = None
+    if report_file:
         try:
-            if backup_file:
-                entries = [_raw_entry(r) for r in raw]
-                write_if_changed(backup_file, render_entries_ldif(entries), mode=0o600)
-                out["backup_file"] = backup_file
-            result, conn = apply_plan(
-                conn, plan, reconnect=lambda: connect_fn(settings), retries=retries,
-                report=report,
-            )
-        finally:
-            if report is not None:
-                report.close()
-        out["apply"] = result.to_dict()
-        out["changed"] = bool(result.applied)
-        if not result.ok:
-            msg = apply_summary(result, len(plan.operations))
-            if (unlocated and result.conflict and result.failed.op == "add"
-                    and "entryAlreadyExists" in result.failed.message):
-                msg += (f" The read met a referral to {', '.join(unlocated)}: the entry may be "
-                        "in the part of the tree the server refers elsewhere.")
-            if report is not None:
-                msg += f" The apply report is {report_file}."
-            out.update(failed=True, msg=msg)
-        return _refused(out, plan, "the other changes were applied")
+            report = ApplyReport(report_file, plan, uri=settings.uri, bind=_who(settings))
+        except OSError as exc:
+            out.update(failed=True, changed=False,
+                       msg=f"cannot write the apply report {report_file}: {exc}; "
+                       "nothing was written")
+            return out
+        out["report_file"] = report_file
+    try:
+        if backup_file:
+            if raw is None:
+                raw = [decode_entry(op) for op in raw_ops]
+            entries = [_raw_entry(r) for r in raw]
+            write_if_changed(backup_file, render_entries_ldif(entries), mode=0o600)
+            out["backup_file"] = backup_file
+        result, link.conn = apply_plan(
+            link.get(), plan, reconnect=lambda: connect_fn(settings), retries=retries,
+            report=report,
+        )
     finally:
-        if conn is not None:
-            with contextlib.suppress(Exception):  # a dropped connection may not close
-                conn.unbind()
+        if report is not None:
+            report.close()
+    out["apply"] = result.to_dict()
+    out["changed"] = bool(result.applied)
+    if not result.ok:
+        msg = apply_summary(result, len(plan.operations))
+        if (unlocated and result.conflict and result.failed.op == "add"
+                and "entryAlreadyExists" in result.failed.message):
+            msg += (f" The read met a referral to {', '.join(unlocated)}: the entry may be "
+                    "in the part of the tree the server refers elsewhere.")
+        if report is not None:
+            msg += f" The apply report is {report_file}."
+        out.update(failed=True, msg=msg)
+    return _refused(out, plan, "the other changes were applied")
 
 
 def _who(settings) -> str:

@@ -18,18 +18,19 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ansible.module_utils.hsa_model import (
-    Commission,
-    Onboarding,
-    Origin,
-    Person,
-    Position,
-    Provider,
-    ProviderModel,
-    Speciality,
-    Unit,
-)
+if TYPE_CHECKING:  # the model is imported where it is built (entries_to_model): a plan
+    # from the plan cache never needs it
+    from ansible.module_utils.hsa_model import (
+        Commission,
+        Origin,
+        Person,
+        Provider,
+        ProviderModel,
+        Speciality,
+        Unit,
+    )
 
 KINDS = ("provider", "unit", "person", "commission")
 
@@ -310,6 +311,8 @@ class DesiredEntry:
     # Every managed attribute of the kind; an empty tuple means "must be absent".
     attributes: dict[str, tuple[str, ...]]
     origin: Origin | None = None
+    # dn_keys(dn) when already known (the plan cache keeps them); None: computed when needed
+    keys: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -498,12 +501,10 @@ def desired_entries(model: ProviderModel, base_dn: str) -> DesiredState:
 # --------------------------------------------------------------------------- actual
 
 
-@dataclass(frozen=True)
-class DirectoryEntry:
-    """One entry as read: DN and attributes (canonical names, string values)."""
+class _Readable:
+    """Attribute access shared by DirectoryEntry and TwinEntry (needs ``attributes``)."""
 
-    dn: str
-    attributes: dict[str, tuple[str, ...]]
+    __slots__ = ()
 
     def get(self, attribute: str) -> tuple[str, ...]:
         return self.attributes.get(canonical(attribute), ())
@@ -511,6 +512,14 @@ class DirectoryEntry:
     def first(self, attribute: str) -> str | None:
         values = self.get(attribute)
         return values[0] if values else None
+
+
+@dataclass(frozen=True)
+class DirectoryEntry(_Readable):
+    """One entry as read: DN and attributes (canonical names, string values)."""
+
+    dn: str
+    attributes: dict[str, tuple[str, ...]]
 
     @property
     def hsa_id(self) -> str | None:
@@ -523,6 +532,35 @@ class DirectoryEntry:
             if KIND_CLASS[kind].lower() in classes:
                 return kind
         return None
+
+
+class TwinEntry(_Readable):
+    """A directory entry known to hold exactly what ``want`` (a DesiredEntry) describes, at
+    its DN: the server sent the same bytes as when the plan cache saw it match. It stands
+    in for the decoded DirectoryEntry; its attributes are built only if something asks."""
+
+    __slots__ = ("_attributes", "dn", "want")
+
+    def __init__(self, want: DesiredEntry):
+        self.want = want
+        self.dn = want.dn
+        self._attributes: dict[str, tuple[str, ...]] | None = None
+
+    @property
+    def attributes(self) -> dict[str, tuple[str, ...]]:
+        if self._attributes is None:
+            attrs = {"objectClass": tuple(self.want.object_classes)}
+            attrs.update((k, v) for k, v in self.want.attributes.items() if v)
+            self._attributes = attrs
+        return self._attributes
+
+    @property
+    def hsa_id(self) -> str:
+        return self.want.hsa_id
+
+    @property
+    def kind(self) -> str:
+        return self.want.kind
 
 
 def make_entry(dn: str, attributes: dict) -> DirectoryEntry:
@@ -547,6 +585,8 @@ _CANONICAL_CACHE = {n: n for n in (*ALL_MANAGED, "objectClass")}
 
 
 def _origin(dn: str) -> Origin:
+    from ansible.module_utils.hsa_model import Origin
+
     return Origin(file=dn, line=0)
 
 
@@ -565,6 +605,17 @@ def entries_to_model(entries, base_dn: str | None = None) -> ProviderModel | Non
     the directory holds no provider. A unit's parent and a person's unit come from the
     DN (the closest enclosing unit entry), a commission's unit likewise.
     """
+    from ansible.module_utils.hsa_model import (
+        Commission,
+        Onboarding,
+        Person,
+        Position,
+        Provider,
+        ProviderModel,
+        Speciality,
+        Unit,
+    )
+
     entries = list(entries)
     by_dn = {normalize_dn(e.dn): e for e in entries}
     providers = [e for e in entries if e.kind == "provider"]

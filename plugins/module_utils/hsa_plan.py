@@ -36,6 +36,7 @@ from ansible.module_utils.hsa_ldap_map import (
     DesiredEntry,
     DesiredState,
     DirectoryEntry,
+    TwinEntry,
     dn_keys,
     match_key,
     parse_dn,
@@ -104,6 +105,10 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     foreign: int = 0  # entries below the base DN without hsaIdentity (never touched)
     refused: list[dict] = field(default_factory=list)  # {op, kind, hsa_id, dn, message}
+    # Not part of to_dict(): (desired entry, actual entry) pairs that need no change, and
+    # the entries read that are the base DN itself (never planned for).
+    in_sync: list[tuple] = field(default_factory=list, repr=False, compare=False)
+    base_entries: list = field(default_factory=list, repr=False, compare=False)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -135,12 +140,14 @@ class Plan:
 class _Node:
     """An actual entry while the plan is built: its DN follows planned moves."""
 
-    __slots__ = ("_rdns", "entry", "final", "keys")
+    __slots__ = ("_rdns", "entry", "final", "keys", "read_keys", "twin")
 
-    def __init__(self, entry: DirectoryEntry):
+    def __init__(self, entry: DirectoryEntry, keys: list[str] | None = None):
         self.entry = entry
+        self.twin = None  # the DesiredEntry a TwinEntry stands for
         self._rdns: list[str] | None = None  # parsed when needed (most entries never are)
-        self.keys = dn_keys(entry.dn)
+        self.keys = dn_keys(entry.dn) if keys is None else keys
+        self.read_keys = self.keys  # where it is now (keys: where the plan puts it)
         self.final = True  # still exists after the plan
 
     @property
@@ -206,58 +213,84 @@ def _apply_rdn_change(
 
 
 def make_plan(
-    desired: DesiredState, actual, base_dn: str, prune: bool = False, max_deletes: int = 10
+    desired: DesiredState, actual, base_dn: str, prune: bool = False, max_deletes: int = 10,
 ) -> Plan:
+    """The operations that make ``actual`` (the entries read) what ``desired`` wants.
+
+    A ``TwinEntry`` in ``actual`` is known to match its desired entry exactly (the plan
+    cache's facts): it is not compared again. ``plan.in_sync`` lists every (desired,
+    actual) pair that needs no change.
+    """
     plan = Plan(base_dn=base_dn, errors=[str(e) for e in desired.errors])
     base_keys = dn_keys(base_dn)
+    want_keys: dict[int, list[str]] = {}  # id(desired entry) -> dn_keys(its DN)
+
+    def keys_of(want: DesiredEntry) -> list[str]:
+        keys = want_keys.get(id(want))
+        if keys is None:
+            keys = list(want.keys) if want.keys is not None else dn_keys(want.dn)
+            want_keys[id(want)] = keys
+        return keys
+
+    id_keys = {id(e): match_key("hsaIdentity", e.hsa_id) for e in desired.entries}
+    wanted = set(id_keys.values())
     nodes: list[_Node] = []
+    by_id: dict[str, _Node] = {}
     for entry in actual:
-        node = _Node(entry)
+        twin = entry.want if type(entry) is TwinEntry else None
+        node = _Node(entry, None if twin is None else list(keys_of(twin)))
         if not _is_below(node.keys, base_keys):
             if node.keys != base_keys:
                 plan.warnings.append(f"ignored {entry.dn}: outside the base DN {base_dn}")
+            else:
+                plan.base_entries.append(entry)
             continue
         nodes.append(node)
-
-    by_id: dict[str, _Node] = {}
-    for node in nodes:
-        ident = node.entry.hsa_id
-        if not ident:
-            plan.foreign += 1
-            continue
-        key = match_key("hsaIdentity", ident)
+        if twin is not None:
+            node.twin = twin
+            key = id_keys.get(id(twin)) or match_key("hsaIdentity", twin.hsa_id)
+        else:
+            ident = entry.hsa_id
+            if not ident:
+                plan.foreign += 1
+                continue
+            key = match_key("hsaIdentity", ident)
         if key in by_id:
             plan.errors.append(
-                f"HSA-id {ident} is on two directory entries ({by_id[key].entry.dn} and "
-                f"{node.entry.dn}); remove one of them by hand"
+                f"HSA-id {entry.hsa_id} is on two directory entries ({by_id[key].entry.dn} "
+                f"and {entry.dn}); remove one of them by hand"
             )
             continue
         by_id[key] = node
 
-    wanted = {match_key("hsaIdentity", e.hsa_id) for e in desired.entries}
     # Provider entries below the base DN that are not ours: what lives under them belongs
     # to someone else and is never moved into our subtree or rewritten.
-    ours = {match_key("hsaIdentity", e.hsa_id) for e in desired.entries if e.kind == "provider"}
+    ours = {id_keys[id(e)] for e in desired.entries if e.kind == "provider"}
     others = [
         n
         for n in nodes
-        if n.entry.kind == "provider"
+        if n.twin is None
+        and n.entry.kind == "provider"
         and n.entry.hsa_id
         and match_key("hsaIdentity", n.entry.hsa_id) not in ours
     ]
     ops: list[Operation] = []
     for want in desired.entries:
-        node = by_id.get(match_key("hsaIdentity", want.hsa_id))
+        node = by_id.get(id_keys[id(want)])
         if node is None:
             ops.append(_add(want))
             continue
-        owner = next((o for o in others if o is node or _is_below(node.keys, o.keys)), None)
-        if owner is not None:
+        owner = others and next(
+            (o for o in others if o is node or _is_below(node.keys, o.keys)), None)
+        if owner:
             plan.errors.append(
                 f"{want.kind} {want.hsa_id} is in the directory under another care provider "
                 f"({owner.entry.hsa_id}: {node.entry.dn}); it is neither moved nor changed. "
                 "Check the HSA-id in the description, or have that provider remove the entry"
             )
+            continue
+        if node.twin is want and node.keys == keys_of(want):
+            plan.in_sync.append((want, node.entry))
             continue
         have_kind = node.entry.kind
         if have_kind != want.kind:
@@ -266,10 +299,13 @@ def make_plan(
                 f"({node.entry.dn}) but a {want.kind} in the description"
             )
             continue
+        before = len(ops)
         ops.extend(_free_target(want, node, nodes, wanted))
         ops.extend(_update(want, node, nodes))
+        if len(ops) == before and node.read_keys == keys_of(want):  # not moved with a parent
+            plan.in_sync.append((want, node.entry))
 
-    _check_targets(desired, nodes, by_id, plan)
+    _check_targets(desired, nodes, by_id, plan, keys_of, id_keys)
 
     unmanaged = [n for k, n in by_id.items() if k not in wanted]
     provider_keys = None
@@ -516,6 +552,7 @@ def _free_target(want: DesiredEntry, node: _Node, nodes: list[_Node], wanted) ->
     attrs = _apply_rdn_change(blocker.entry.attributes, first, parse_dn(temp_dn)[0])
     _move(blocker, nodes, [temp_rdn, *parent], temp_keys)
     blocker.entry = DirectoryEntry(temp_dn, attrs)
+    blocker.twin = None
     return [op]
 
 
@@ -528,16 +565,15 @@ def _aux(kind: str) -> str:
     }[kind]
 
 
-def _check_targets(desired: DesiredState, nodes, by_id, plan: Plan) -> None:
+def _check_targets(desired: DesiredState, nodes, by_id, plan: Plan, keys_of,
+                   id_keys) -> None:
     """A new or moved entry must not land on a DN another kept entry holds."""
-    mine = {
-        id(by_id[k])
-        for k in (match_key("hsaIdentity", e.hsa_id) for e in desired.entries)
-        if k in by_id
-    }
+    mine = {id(by_id[k]) for k in id_keys.values() if k in by_id}
     taken = {n.key: n for n in nodes if id(n) not in mine}
+    if not taken:
+        return
     for want in desired.entries:
-        key = ",".join(dn_keys(want.dn))
+        key = ",".join(keys_of(want))
         other = taken.get(key)
         if other is not None:
             plan.errors.append(

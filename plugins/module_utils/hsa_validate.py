@@ -18,6 +18,7 @@ from datetime import date, datetime
 import yaml
 from ansible.module_utils import hsa_rules as rules
 from ansible.module_utils.hsa_crosscheck import Entry, Ref, add_finding, cross_check
+from ansible.module_utils.hsa_files import description_files
 from ansible.module_utils.hsa_model import (
     ERROR,
     WARNING,
@@ -715,18 +716,6 @@ def _commission(ctx: _Ctx, node, path: str) -> None:
 # ---------------------------------------------------------------- files
 
 
-def _yaml_files(folder: str) -> list[tuple[str, str]]:
-    found = []
-    for current, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if name.startswith(".") or not name.endswith((".yml", ".yaml")):
-                continue
-            full = os.path.join(current, name)
-            found.append((full, os.path.relpath(full, folder).replace(os.sep, "/")))
-    return sorted(found, key=lambda pair: pair[1])
-
-
 def load_and_validate(path: str, strict_ids: bool = True) -> LoadResult:
     # Loading allocates hundreds of thousands of small objects without reference
     # cycles; the cyclic garbage collector would walk them again and again (that is
@@ -743,7 +732,7 @@ def load_and_validate(path: str, strict_ids: bool = True) -> LoadResult:
 def _load(path: str, strict_ids: bool) -> LoadResult:
     findings: list[Finding] = []
     if os.path.isdir(path):
-        files = _yaml_files(path)
+        files = description_files(path)
         top = path
         if not files:
             add_finding(

@@ -108,14 +108,19 @@ def _port_open(port: int) -> bool:
 
 
 def _refused(box, **overrides):
+    """Both clients refuse: ldap3 (hsa_ldap.connect, every write) and hsa_wire (the read)."""
     from ansible.module_utils.hsa_ldap import LdapConnectError
+    from ansible.module_utils.hsa_wire import open_wire
 
-    with pytest.raises(LdapConnectError) as err:
-        box.connect(**overrides)
-    text = str(err.value)
-    assert "not trusted" in text or "certificate" in text.lower(), text
-    assert box.bind_password not in text
-    return text
+    texts = []
+    for client in (box.connect, lambda **o: open_wire(box.settings(**o))):
+        with pytest.raises(LdapConnectError) as err:
+            client(**overrides)
+        text = str(err.value)
+        assert "not trusted" in text or "certificate" in text.lower(), text
+        assert box.bind_password not in text
+        texts.append(text)
+    return texts[0]
 
 
 @pytest.mark.parametrize("kind", ["expired", "wronghost"])
@@ -125,6 +130,9 @@ def test_expired_and_wrong_hostname_server_certificates_are_refused(bad_server, 
     _refused(box, uri=box.ldaps_uri)                     # ldaps://
     conn = box.connect(validate_certs=False)             # the lab opt-out does connect,
     conn.unbind()                                        # so the refusal above is the check
+    from ansible.module_utils.hsa_wire import open_wire
+
+    open_wire(box.settings(validate_certs=False)).close()
 
 
 def test_wrong_hostname_is_refused_by_the_module_and_nothing_written(bad_server, tmp_path):
@@ -158,6 +166,11 @@ def test_plain_ldap_without_starttls_is_refused_unless_allowed(hsa_sandbox, tmp_
     conn = hsa_sandbox.connect(start_tls=False, allow_plaintext=True)  # explicitly allowed
     assert not conn.tls_started
     conn.unbind()
+    from ansible.module_utils.hsa_wire import open_wire
+
+    with open_wire(hsa_sandbox.settings(start_tls=False, allow_plaintext=True)) as wire:
+        assert not hasattr(wire.sock, "version")  # a plain socket, as asked for
+        assert wire.search(hsa_sandbox.base_dn, ["objectClass"])
 
 
 def test_client_certificate_binds_and_one_from_another_ca_is_refused(hsa_sandbox, tmp_path):
@@ -184,6 +197,11 @@ def test_client_certificate_binds_and_one_from_another_ca_is_refused(hsa_sandbox
     fake = {"client_cert": str(tmp_path / "fake.pem"), "client_key": str(tmp_path / "fake.key")}
     with pytest.raises(LdapConnectError) as err:
         hsa_sandbox.connect(**fake, **cert_only)
+    assert "refused the bind" in str(err.value) or "could not" in str(err.value)
+    from ansible.module_utils.hsa_wire import open_wire
+
+    with pytest.raises(LdapConnectError) as err:
+        open_wire(hsa_sandbox.settings(**fake, **cert_only))
     assert "refused the bind" in str(err.value) or "could not" in str(err.value)
     hsa_sandbox.reset()
     rc, res, out = run_module("hsa_reconcile", {**args, **fake})

@@ -1,0 +1,355 @@
+"""What the last plan learned, kept on the control node so the next no-change plan is cheap.
+
+A plan that changes nothing is the common run (drift checks, a re-run after an apply),
+and most of its time used to go on work whose result had not changed: parsing and
+validating the same YAML, and decoding and comparing the same directory entries. Two
+facts are kept, and each is only used when it provably still holds:
+
+* **The description** (``desc-<scope>.bin``): the desired entries, the validation findings
+  and the provider's name, under a key that is a digest of every description file's path
+  and bytes, the options (base DN, strict ids), the source of the toolkit code that reads
+  and maps it, the PyYAML installation and the Python version. Any change to any of these
+  gives another key, and the description is read and validated again.
+* **Entries in sync** (``sync-<scope>.bin``): for each directory entry that needed no
+  change, a digest of the entry exactly as the server sent it (DN, attributes, values,
+  in the server's order) and the fingerprint of the desired entry it matched. When the
+  server sends the same bytes again and the description still wants the same entry, the
+  comparison would give the same answer, so it is skipped. Any other bytes (a changed
+  value, another order, another attribute) are decoded and compared as usual.
+
+Digests are BLAKE2b (128-bit for entries, 256-bit for keys). Nothing here can make a
+change pass unnoticed unless two different inputs collide.
+
+The cache is data about the provider's staff (names, HSA-ids): files are written with
+mode 0600 in a folder of mode 0700, and a file or folder that another user owns or can
+write is not read (the run warns and works without it). ``cache: false`` on the module, or
+deleting the folder, is always safe: the next run is a cold one, nothing else changes.
+A cache file that cannot be read (truncated, another format) is ignored and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import marshal
+import os
+import stat
+import sys
+import zlib
+
+from ansible.module_utils.hsa_files import description_files
+
+FORMAT = 1
+# The toolkit code whose behaviour a cached description or sync fact depends on (the
+# transitive imports of hsa_validate, hsa_ldap_map and hsa_plan; tests check the list).
+CODE_MODULES = (
+    "hsa_crosscheck",
+    "hsa_files",
+    "hsa_ldap",
+    "hsa_ldap_map",
+    "hsa_model",
+    "hsa_plan",
+    "hsa_plan_cache",
+    "hsa_rules",
+    "hsa_validate",
+    "hsa_wire",
+    "hsa_yaml",
+    "webcert_roles",
+)
+
+
+def default_cache_dir(environ=None) -> str:
+    """``$HSA_CACHE_DIR``, else ``$XDG_CACHE_HOME/webcert-siths-toolkit``, else
+    ``~/.cache/webcert-siths-toolkit``."""
+    env = os.environ if environ is None else environ
+    if env.get("HSA_CACHE_DIR"):
+        return env["HSA_CACHE_DIR"]
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "webcert-siths-toolkit")
+
+
+def _digest(*parts, size: int = 32) -> bytes:
+    h = hashlib.blake2b(digest_size=size)
+    for p in parts:
+        data = p if isinstance(p, bytes) else str(p).encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.digest()
+
+
+def entry_digest(op: bytes) -> bytes:
+    """The digest of one SearchResultEntry as the server sent it."""
+    return hashlib.blake2b(op, digest_size=16).digest()
+
+
+def fingerprint(entry) -> bytes:
+    """The digest of a DesiredEntry: everything a comparison with it depends on."""
+    return _digest(
+        repr((entry.kind, entry.hsa_id, entry.dn, tuple(entry.object_classes),
+              tuple(sorted(entry.attributes.items())))),
+        size=16,
+    )
+
+
+_code_digest: bytes | None = None
+
+
+def code_digest() -> bytes:
+    """A digest of the source of CODE_MODULES (as loaded: files, or the AnsiballZ zip),
+    the PyYAML installation and the Python version."""
+    global _code_digest
+    if _code_digest is None:
+        h = hashlib.blake2b(digest_size=32)
+        h.update(f"{FORMAT} {sys.version}".encode())
+        for name in CODE_MODULES:
+            full = f"ansible.module_utils.{name}"
+            spec = importlib.util.find_spec(full)
+            source = spec.loader.get_source(full) if spec and spec.loader else None
+            if source is None:
+                raise RuntimeError(f"cannot read the source of {full}")
+            h.update(name.encode() + b"\0" + source.encode("utf-8", "surrogatepass") + b"\0")
+        yaml = importlib.util.find_spec("yaml")
+        if yaml is not None and yaml.origin:
+            st = os.stat(yaml.origin)
+            h.update(f"yaml {yaml.origin} {st.st_size} {st.st_mtime_ns}".encode())
+        _code_digest = h.digest()
+    return _code_digest
+
+
+class CachedDescription:
+    """A validated description as the plan needs it: the findings, the provider's name
+    and HSA-id, the fingerprint of each desired entry, and the desired entries themselves
+    (``entries``; from the cache they are unpacked only when first asked for: a plan that
+    the facts already answer never needs them)."""
+
+    __slots__ = ("_body", "_entries", "findings", "fingerprints", "provider_hsa_id",
+                 "provider_name")
+
+    def __init__(self, findings, provider_name, provider_hsa_id, entries, fingerprints,
+                 body: bytes | None = None):
+        self.findings = findings  # list[str], as the module reports them
+        self.provider_name = provider_name
+        self.provider_hsa_id = provider_hsa_id
+        self.fingerprints = fingerprints  # list[bytes], one per entry, in entry order
+        self._entries = entries  # list[DesiredEntry] or None (then _body holds them)
+        self._body = body
+
+    @property
+    def entries(self) -> list:
+        if self._entries is None:
+            self._entries = _unpack_entries(self._body, len(self.fingerprints))
+            self._body = None
+        return self._entries
+
+
+BASE_ENTRY = b"base entry"  # the fact for the entry of the base DN itself (never planned)
+
+
+def all_in_sync(digests, facts: dict, fingerprints) -> bool:
+    """True when ``facts`` say that the entries read (their ``digests``) are exactly the
+    base DN entry plus one entry in sync with each desired entry (``fingerprints``): the
+    plan is then empty, whatever else it would look at. False whenever anything is new."""
+    wanted = set(fingerprints)
+    if not facts or not wanted or len(wanted) != len(fingerprints):
+        return False
+    seen: set[bytes] = set()
+    add = seen.add
+    get = facts.get
+    bases = 0
+    for digest in digests:
+        fp = get(digest)
+        if fp == BASE_ENTRY:
+            bases += 1
+        elif fp is None or fp not in wanted or fp in seen:
+            return False
+        else:
+            add(fp)
+    return bases <= 1 and len(seen) == len(wanted)
+
+
+class PlanCache:
+    """The cache folder of one run. Every failure to use it only costs speed: reads that
+    fail return None, writes that fail are reported in ``warnings`` and skipped."""
+
+    def __init__(self, directory: str):
+        self.directory = os.path.abspath(os.path.expanduser(directory))
+        self.warnings: list[str] = []
+        self._usable: bool | None = None
+        self._desc_key: bytes | None = None
+
+    # -- the folder and its files ------------------------------------------------------
+
+    def _check(self, st, what: str) -> bool:
+        if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            self.warnings.append(
+                f"the plan cache {what} is owned or writable by another user; it is not "
+                "used (run without it, or fix the owner and mode: chmod go-w)")
+            return False
+        return True
+
+    def usable(self) -> bool:
+        if self._usable is None:
+            try:
+                os.makedirs(self.directory, mode=0o700, exist_ok=True)
+                st = os.stat(self.directory)
+                self._usable = stat.S_ISDIR(st.st_mode) and self._check(
+                    st, f"folder {self.directory}")
+            except OSError as exc:
+                self.warnings.append(f"the plan cache folder {self.directory} cannot be "
+                                     f"used ({exc}); the plan is made without it")
+                self._usable = False
+        return self._usable
+
+    def _path(self, kind: str, scope: bytes) -> str:
+        return os.path.join(self.directory, f"{kind}-{scope.hex()[:32]}.bin")
+
+    def _read(self, path: str, key: bytes):
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                if not self._check(os.fstat(handle.fileno()), f"file {path}"):
+                    return None
+                data = handle.read()
+        except OSError:
+            return None
+        try:
+            # Only files this user owns and nobody else can write get here (_check).
+            fmt, stored_key, payload = marshal.loads(data)  # noqa: S302
+        except (EOFError, ValueError, TypeError):
+            return None
+        if fmt != FORMAT or stored_key != key:
+            return None
+        return payload
+
+    def _write(self, path: str, key: bytes, payload) -> None:
+        from ansible.module_utils.report_files import write_atomic
+
+        try:
+            write_atomic(path, marshal.dumps((FORMAT, key, payload)), mode=0o600)
+        except (OSError, ValueError) as exc:
+            self.warnings.append(f"the plan cache file {path} could not be written ({exc})")
+
+    # -- the description ---------------------------------------------------------------
+
+    def _description_key(self, provider_path: str, base_dn: str, strict_ids: bool):
+        files = description_files(provider_path)
+        if not files:
+            return None
+        h = hashlib.blake2b(digest_size=32)
+        h.update(code_digest())
+        h.update(_digest(base_dn, strict_ids))
+        for full, shown in files:
+            with open(full, "rb") as handle:
+                data = handle.read()
+            h.update(_digest(shown, data))
+        return h.digest()
+
+    def _description_scope(self, provider_path: str, base_dn: str) -> bytes:
+        return _digest(os.path.abspath(provider_path), base_dn.lower())
+
+    def load_description(self, provider_path: str, base_dn: str,
+                         strict_ids: bool) -> CachedDescription | None:
+        """The cached description, when the files, options and code are unchanged."""
+        self._desc_key = None
+        if not self.usable():
+            return None
+        try:
+            key = self._description_key(provider_path, base_dn, strict_ids)
+        except OSError:
+            return None  # the loader reports unreadable files
+        if key is None:
+            return None
+        self._desc_key = key
+        payload = self._read(self._path("desc", self._description_scope(
+            provider_path, base_dn)), key)
+        if payload is None:
+            return None
+        try:
+            return _unpack_description(payload)
+        except (TypeError, ValueError, IndexError):
+            return None
+
+    def store_description(self, provider_path: str, base_dn: str, strict: bool,
+                          cached: CachedDescription) -> None:
+        """Keep ``cached`` under the key the last ``load_description`` computed, unless a
+        file changed while it was being read (then the key would not match the content)."""
+        if self._desc_key is None or not self.usable():
+            return
+        try:
+            if self._description_key(provider_path, base_dn, strict) != self._desc_key:
+                return
+        except OSError:
+            return
+        self._write(self._path("desc", self._description_scope(provider_path, base_dn)),
+                    self._desc_key, _pack_description(cached))
+
+    # -- entries in sync ---------------------------------------------------------------
+
+    def _sync_scope(self, uri: str, base_dn: str, attributes) -> tuple[bytes, bytes]:
+        scope = _digest(uri, base_dn.lower(), ",".join(attributes))
+        return scope, _digest(code_digest(), scope)
+
+    def load_sync(self, uri: str, base_dn: str, attributes) -> dict[bytes, bytes]:
+        """{entry digest: fingerprint of the desired entry it was in sync with}."""
+        if not self.usable():
+            return {}
+        scope, key = self._sync_scope(uri, base_dn, attributes)
+        payload = self._read(self._path("sync", scope), key)
+        return payload if isinstance(payload, dict) else {}
+
+    def store_sync(self, uri: str, base_dn: str, attributes, facts: dict[bytes, bytes],
+                   before: dict[bytes, bytes] | None = None) -> None:
+        """Replace the facts of this directory and base DN (no write when unchanged)."""
+        if facts == before or not self.usable():
+            return
+        scope, key = self._sync_scope(uri, base_dn, attributes)
+        self._write(self._path("sync", scope), key, facts)
+
+
+def _pack_description(c: CachedDescription):
+    from ansible.module_utils.hsa_ldap_map import dn_keys
+
+    body = marshal.dumps([
+        (e.kind, e.hsa_id, e.dn, tuple(e.object_classes), tuple(e.attributes.items()),
+         (e.origin.file, e.origin.line) if e.origin is not None else None,
+         tuple(e.keys if e.keys is not None else dn_keys(e.dn)))
+        for e in c.entries
+    ])
+    return (list(c.findings), c.provider_name, c.provider_hsa_id, b"".join(c.fingerprints),
+            body, zlib.crc32(body))
+
+
+def _unpack_description(payload) -> CachedDescription:
+    findings, name, hsa_id, fps, body, crc = payload
+    if (not isinstance(fps, bytes) or len(fps) % 16 or not isinstance(body, bytes)
+            or zlib.crc32(body) != crc):
+        raise ValueError("malformed cached description")
+    fingerprints = [fps[i : i + 16] for i in range(0, len(fps), 16)]
+    return CachedDescription(list(findings), name, hsa_id, None, fingerprints, body)
+
+
+def _unpack_entries(body: bytes, count: int) -> list:
+    from ansible.module_utils.hsa_ldap_map import DesiredEntry
+    from ansible.module_utils.hsa_model import Origin
+
+    packed = marshal.loads(body)  # noqa: S302 - from a checked cache file (PlanCache._read)
+    if len(packed) != count:
+        raise ValueError("cached entries and fingerprints differ in number")
+    # DesiredEntry is a frozen dataclass: its __init__ sets each field through
+    # object.__setattr__, which costs more than everything else a cached plan does per
+    # entry. The instance dictionary is filled directly instead (the same fields, so the
+    # same object; tests compare them with entries built by desired_entries).
+    new, origins = object.__new__, {}
+    entries = []
+    append = entries.append
+    for kind, ident, dn, classes, attrs, origin, keys in packed:
+        entry = new(DesiredEntry)
+        if origin is not None:
+            origin = origins.get(origin) or origins.setdefault(origin, Origin(*origin))
+        entry.__dict__.update(kind=kind, hsa_id=ident, dn=dn, object_classes=classes,
+                              attributes=dict(attrs), origin=origin, keys=keys)
+        append(entry)
+    return entries

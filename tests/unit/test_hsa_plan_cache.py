@@ -1,0 +1,276 @@
+"""The plan cache (hsa_plan_cache): when it may answer, and that it answers as the real work.
+
+The description cache must miss after any change to a file, the options or the code,
+and must give back exactly the entries desired_entries builds. The sync facts must only
+call a plan empty when every entry read is known. Files that are not safely ours are
+never read. The reconciler with and without the cache, against a real directory, is in
+tests/integration/test_hsa_plan_cache.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from ansible.module_utils import hsa_plan_cache as pc
+from ansible.module_utils.hsa_ldap_map import desired_entries, dn_keys
+from ansible.module_utils.hsa_model import load_provider
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = "c=SE"
+
+
+@pytest.fixture
+def description(tmp_path):
+    folder = tmp_path / "provider"
+    shutil.copytree(ROOT / "inventories" / "example" / "provider", folder)
+    return folder
+
+
+def prepared(folder, base=BASE, strict=True):
+    loaded = load_provider(folder, strict_ids=strict)
+    assert loaded.model is not None, loaded.errors
+    desired = desired_entries(loaded.model, base)
+    return pc.CachedDescription(
+        [str(f) for f in loaded.findings], loaded.model.provider.name,
+        loaded.model.provider.hsa_id, desired.entries,
+        [pc.fingerprint(e) for e in desired.entries])
+
+
+def store(cache, folder, base=BASE, strict=True):
+    assert cache.load_description(str(folder), base, strict) is None
+    c = prepared(folder, base, strict)
+    cache.store_description(str(folder), base, strict, c)
+    return c
+
+
+# --------------------------------------------------------------------------- description
+
+
+def test_a_stored_description_comes_back_as_the_same_entries(tmp_path, description):
+    cache = pc.PlanCache(str(tmp_path / "cache"))
+    original = store(cache, description)
+    back = cache.load_description(str(description), BASE, True)
+    assert back is not None and not cache.warnings
+    assert back.findings == original.findings
+    assert (back.provider_name, back.provider_hsa_id) == (original.provider_name,
+                                                          original.provider_hsa_id)
+    assert back.fingerprints == original.fingerprints
+    assert back.entries == original.entries  # dataclass equality: every compared field
+    for a, b in zip(back.entries, original.entries, strict=True):
+        assert {f.name: getattr(a, f.name) for f in fields(a) if f.name != "keys"} == {
+            f.name: getattr(b, f.name) for f in fields(b) if f.name != "keys"}
+        assert list(a.keys) == dn_keys(b.dn)
+        assert pc.fingerprint(a) == pc.fingerprint(b)
+
+
+@pytest.mark.parametrize("change", [
+    "edit a byte", "add a file", "remove a file", "rename a file", "add a hidden file",
+])
+def test_any_change_to_the_files_is_a_miss(tmp_path, description, change):
+    cache = pc.PlanCache(str(tmp_path / "cache"))
+    store(cache, description)
+    unit_file = sorted((description / "units").glob("*.yml"))[0]
+    if change == "edit a byte":
+        text = unit_file.read_text(encoding="utf-8")
+        unit_file.write_text(text.replace("example.se", "example.se ", 1), encoding="utf-8")
+    elif change == "add a file":
+        (description / "units" / "zz-extra.yml").write_text("units: []\n", encoding="utf-8")
+    elif change == "remove a file":
+        unit_file.unlink()
+    elif change == "rename a file":
+        unit_file.rename(unit_file.with_name("renamed-" + unit_file.name))
+    else:  # the loader ignores hidden files, so the cache may too
+        (description / ".notes.yml").write_text("x: 1\n", encoding="utf-8")
+        assert cache.load_description(str(description), BASE, True) is not None
+        return
+    assert cache.load_description(str(description), BASE, True) is None
+
+
+def test_other_options_or_code_are_a_miss(tmp_path, description, monkeypatch):
+    cache = pc.PlanCache(str(tmp_path / "cache"))
+    store(cache, description)
+    assert cache.load_description(str(description), BASE, True) is not None
+    assert cache.load_description(str(description), BASE, False) is None  # strict_ids
+    assert cache.load_description(str(description), "o=Other,c=SE", True) is None
+    monkeypatch.setattr(pc, "_code_digest", b"\0" * 32)  # another version of the toolkit
+    assert cache.load_description(str(description), BASE, True) is None
+
+
+def test_a_file_changed_while_it_was_read_is_not_cached(tmp_path, description):
+    cache = pc.PlanCache(str(tmp_path / "cache"))
+    assert cache.load_description(str(description), BASE, True) is None
+    c = prepared(description)
+    (description / "provider.yml").write_text(
+        (description / "provider.yml").read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    cache.store_description(str(description), BASE, True, c)
+    assert not list((tmp_path / "cache").glob("desc-*"))
+
+
+def test_code_modules_are_every_module_a_cached_answer_depends_on():
+    """CODE_MODULES must hold the module_utils the cached results are computed with."""
+    folder = ROOT / "plugins" / "module_utils"
+    roots = {"hsa_validate", "hsa_ldap_map", "hsa_plan", "hsa_wire", "hsa_plan_cache"}
+    seen, todo = set(), list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module == "ansible.module_utils":
+                    todo += [a.name for a in node.names]
+                elif node.module.startswith("ansible.module_utils."):
+                    todo.append(node.module.split(".")[2])
+    seen.discard("report_files")  # only writes the cache files
+    assert seen == set(pc.CODE_MODULES)
+
+
+# --------------------------------------------------------------------------- safety
+
+
+def test_files_that_are_not_safely_ours_are_not_used(tmp_path, description):
+    folder = tmp_path / "cache"
+    cache = pc.PlanCache(str(folder))
+    store(cache, description)
+    (path,) = folder.glob("desc-*")
+    os.chmod(path, 0o666)  # noqa: S103 - the unsafe mode under test
+    fresh = pc.PlanCache(str(folder))
+    assert fresh.load_description(str(description), BASE, True) is None
+    assert "writable by another user" in fresh.warnings[0]
+    os.chmod(path, 0o600)
+    os.chmod(folder, 0o777)  # noqa: S103 - the unsafe mode under test
+    fresh = pc.PlanCache(str(folder))
+    assert fresh.load_description(str(description), BASE, True) is None
+    assert fresh.warnings and not fresh.usable()
+    os.chmod(folder, 0o700)
+    assert pc.PlanCache(str(folder)).load_description(str(description), BASE, True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file away")
+def test_a_file_another_user_owns_is_not_used(tmp_path, description):
+    folder = tmp_path / "cache"
+    store(pc.PlanCache(str(folder)), description)
+    (path,) = folder.glob("desc-*")
+    os.chown(path, 65534, 65534)
+    fresh = pc.PlanCache(str(folder))
+    assert fresh.load_description(str(description), BASE, True) is None
+    assert "owned or writable by another user" in fresh.warnings[0]
+
+
+def test_a_symlinked_cache_file_is_not_followed(tmp_path, description):
+    folder = tmp_path / "cache"
+    store(pc.PlanCache(str(folder)), description)
+    (path,) = folder.glob("desc-*")
+    target = tmp_path / "elsewhere.bin"
+    path.rename(target)
+    path.symlink_to(target)
+    assert pc.PlanCache(str(folder)).load_description(str(description), BASE, True) is None
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "flip a byte of the body", "empty"])
+def test_a_damaged_cache_file_is_a_miss_and_is_rewritten(tmp_path, description, damage):
+    folder = tmp_path / "cache"
+    store(pc.PlanCache(str(folder)), description)
+    (path,) = folder.glob("desc-*")
+    data = path.read_bytes()
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "garbage":
+        data = os.urandom(len(data))
+    elif damage == "flip a byte of the body":
+        i = len(data) - 200
+        data = data[:i] + bytes((data[i] ^ 0x01,)) + data[i + 1:]
+    else:
+        data = b""
+    path.write_bytes(data)
+    cache = pc.PlanCache(str(folder))
+    assert cache.load_description(str(description), BASE, True) is None
+    cache.store_description(str(description), BASE, True, prepared(description))
+    assert pc.PlanCache(str(folder)).load_description(str(description), BASE, True)
+
+
+def test_cache_files_are_private(tmp_path, description):
+    folder = tmp_path / "deep" / "cache"
+    cache = pc.PlanCache(str(folder))
+    store(cache, description)
+    cache.store_sync("ldap://h", BASE, ("cn",), {b"d" * 16: b"f" * 16})
+    assert folder.stat().st_mode & 0o777 == 0o700
+    for path in folder.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_unusable_folder_costs_speed_only(tmp_path, description):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    cache = pc.PlanCache(str(blocker / "cache"))
+    assert cache.load_description(str(description), BASE, True) is None
+    cache.store_description(str(description), BASE, True, prepared(description))
+    assert cache.load_sync("ldap://h", BASE, ("cn",)) == {}
+    assert "cannot be used" in cache.warnings[0]
+
+
+def test_default_folder_follows_the_environment():
+    assert pc.default_cache_dir({"HSA_CACHE_DIR": "/x"}) == "/x"
+    assert pc.default_cache_dir({"XDG_CACHE_HOME": "/c"}) == "/c/webcert-siths-toolkit"
+    assert pc.default_cache_dir({}).endswith("/.cache/webcert-siths-toolkit")
+
+
+# --------------------------------------------------------------------------- sync facts
+
+
+def test_sync_facts_round_trip_per_directory_and_attribute_list(tmp_path):
+    cache = pc.PlanCache(str(tmp_path))
+    facts = {b"a" * 16: b"1" * 16, b"b" * 16: pc.BASE_ENTRY}
+    cache.store_sync("ldap://h", BASE, ("cn", "sn"), facts)
+    assert cache.load_sync("ldap://h", BASE, ("cn", "sn")) == facts
+    assert cache.load_sync("ldap://h", BASE, ("*",)) == {}
+    assert cache.load_sync("ldap://other", BASE, ("cn", "sn")) == {}
+    assert cache.load_sync("ldap://h", "o=X,c=SE", ("cn", "sn")) == {}
+
+
+FP = [bytes((i,)) * 16 for i in range(3)]
+D = [bytes((100 + i,)) * 16 for i in range(5)]
+FACTS = {D[0]: FP[0], D[1]: FP[1], D[2]: FP[2], D[3]: pc.BASE_ENTRY, D[4]: FP[0]}
+
+
+@pytest.mark.parametrize(("digests", "expected"), [
+    ([D[3], D[0], D[1], D[2]], True),  # the base entry and one twin per desired entry
+    ([D[0], D[1], D[2]], True),  # the base entry is not read (base is the provider)
+    ([D[2], D[1], D[0]], True),  # any order
+    ([D[0], D[1]], False),  # a desired entry is missing from the directory
+    ([D[0], D[1], D[2], b"new" * 5 + b"x"], False),  # an entry never seen (changed)
+    ([D[0], D[1], D[2], D[4]], False),  # two entries match the same desired entry
+    ([D[3], D[3], D[0], D[1], D[2]], False),  # the base entry twice
+    ([], False),
+])
+def test_all_in_sync_only_when_every_entry_read_is_known(digests, expected):
+    assert pc.all_in_sync(digests, FACTS, FP) is expected
+
+
+def test_all_in_sync_needs_facts_and_a_description():
+    assert pc.all_in_sync([D[0]], {}, FP[:1]) is False
+    assert pc.all_in_sync([D[0]], FACTS, []) is False
+    assert pc.all_in_sync([D[0], D[0]], FACTS, [FP[0], FP[0]]) is False  # duplicate wants
+
+
+def test_fingerprints_change_with_everything_a_comparison_depends_on(description):
+    from dataclasses import replace
+
+    e = prepared(description).entries[-1]
+    base = pc.fingerprint(e)
+    variants = [
+        replace(e, dn="x" + e.dn), replace(e, hsa_id=e.hsa_id + "X"),
+        replace(e, kind="unit" if e.kind != "unit" else "person"),
+        replace(e, object_classes=(*e.object_classes, "x")),
+        replace(e, attributes={**e.attributes, "title": ("Other",)}),
+        replace(e, attributes={k: v for k, v in list(e.attributes.items())[1:]}),
+    ]
+    assert len({base, *map(pc.fingerprint, variants)}) == len(variants) + 1
+    assert pc.fingerprint(replace(e, origin=None)) == base  # where it was written: no

@@ -1,0 +1,190 @@
+"""hsa_wire without a server: BER decoding of entries and the framing of search answers.
+
+A fake socket hands the client crafted answers in chunks of every size, so message
+boundaries, split length octets and split TLS records are all exercised. The same client
+against the real slapd is in tests/integration/test_hsa_plan_cache.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from ansible.module_utils.hsa_ldap import LdapConnectError, LdapSettings
+from ansible.module_utils.hsa_wire import (
+    NOTICE_OF_DISCONNECTION,
+    PAGED_RESULTS,
+    WireConnection,
+    _int,
+    _message,
+    _str,
+    _tlv,
+    decode_entry,
+)
+
+BASE = "o=Vårdbolaget,c=SE"
+
+
+def entry_op(dn: str, attrs: dict[str, list[bytes]]) -> bytes:
+    parts = b"".join(_tlv(0x30, _str(name) + _tlv(0x31, b"".join(_str(v) for v in values)))
+                     for name, values in attrs.items())
+    return _tlv(0x64, _str(dn) + _tlv(0x30, parts))
+
+
+def done(code: int = 0, cookie: bytes | None = b"", message: str = "") -> tuple[bytes, bytes]:
+    op = _tlv(0x65, b"\x0a\x01" + bytes((code,)) + _str("") + _str(message))
+    controls = b""
+    if cookie is not None:
+        value = _tlv(0x30, _int(0) + _str(cookie))
+        controls = _tlv(0xA0, _tlv(0x30, _str(PAGED_RESULTS) + _str(value)))
+    return op, controls
+
+
+class FakeSocket:
+    """Answers each search request with the next scripted page, in ``chunk``-byte reads."""
+
+    def __init__(self, pages: list[list[tuple[int | None, bytes, bytes]]], chunk: int):
+        self.pages = pages
+        self.chunk = chunk
+        self.pending = b""
+        self.sent: list[bytes] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.sent.append(data)
+        if data[-2:] == b"\x42\x00" or not self.pages:  # unbind, or nothing scripted
+            return
+        mid = len([d for d in self.sent if d[-2:] != b"\x42\x00"])
+        for msg_id, op, controls in self.pages.pop(0):
+            self.pending += _message(mid if msg_id is None else msg_id, op, controls)
+
+    def recv_into(self, view) -> int:
+        n = min(self.chunk, len(view), len(self.pending))
+        view[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def close(self) -> None:
+        pass
+
+
+def wire(pages, chunk=7) -> tuple[WireConnection, FakeSocket]:
+    sock = FakeSocket(pages, chunk)
+    return WireConnection(LdapSettings(uri="ldap://h", base_dn=BASE), sock), sock
+
+
+ENTRIES = [
+    entry_op(BASE, {"objectClass": [b"organization"], "o": ["Vårdbolaget".encode()]}),
+    entry_op(f"ou=Norr,{BASE}", {"objectClass": [b"organizationalUnit"], "ou": [b"Norr"],
+                                 "description": [b"x" * 300]}),  # a long-form length
+    entry_op(f"hsaIdentity=SE1-P1,ou=Norr,{BASE}", {"hsaIdentity": [b"SE1-P1"],
+                                                     "title": [b"A", b"B"], "cn": [b""]}),
+]
+
+
+# --------------------------------------------------------------------------- decode_entry
+
+
+def test_decode_entry_gives_dn_and_values():
+    dn, attrs = decode_entry(ENTRIES[2])
+    assert dn == f"hsaIdentity=SE1-P1,ou=Norr,{BASE}"
+    assert attrs == {"hsaIdentity": [b"SE1-P1"], "title": [b"A", b"B"], "cn": [b""]}
+    assert decode_entry(ENTRIES[1])[1]["description"] == [b"x" * 300]
+
+
+def test_decode_entry_joins_an_attribute_sent_twice():
+    op = entry_op(BASE, {"title": [b"A"]})
+    twice = _tlv(0x64, _str(BASE) + _tlv(0x30, 2 * _tlv(0x30, _str("title")
+                                                        + _tlv(0x31, _str("A")))))
+    assert decode_entry(op)[1] == {"title": [b"A"]}
+    assert decode_entry(twice)[1] == {"title": [b"A", b"A"]}
+
+
+@pytest.mark.parametrize("op", ENTRIES)
+def test_every_truncation_of_an_entry_is_a_value_error(op):
+    for n in range(len(op)):
+        with pytest.raises(ValueError):
+            decode_entry(op[:n])
+
+
+@pytest.mark.parametrize("bad", [
+    b"\x65\x00",  # not an entry
+    _tlv(0x64, _str(BASE) + _tlv(0x31, b"")),  # attributes not a SEQUENCE
+    _tlv(0x64, _str(BASE) + _tlv(0x30, _tlv(0x30, _str("cn") + _tlv(0x30, b"")))),  # vals
+    _tlv(0x64, _str(BASE) + _tlv(0x30, _tlv(0x30, _str("cn") + _tlv(0x31, _tlv(0x02, b"\x01"))))),
+    _tlv(0x64, _str(b"\xff\xfe") + _tlv(0x30, b"")),  # a DN that is not UTF-8
+    _tlv(0x64, _str(BASE) + _tlv(0x30, b"")) + b"\x00",  # trailing bytes
+    b"\x64\x80" + _str(BASE),  # indefinite length
+])
+def test_malformed_entries_are_value_errors(bad):
+    with pytest.raises(ValueError):
+        decode_entry(bad)
+
+
+# --------------------------------------------------------------------------- search framing
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 64, 100_000])
+def test_pages_in_any_chunking_give_every_entry_in_order(chunk):
+    page1 = [(None, ENTRIES[0], b""), (None, ENTRIES[1], b""), (None, *done(cookie=b"c1"))]
+    page2 = [(None, ENTRIES[2], b""), (None, *done(cookie=b""))]
+    conn, sock = wire([page1, page2], chunk)
+    seen = []
+    got = conn.search(BASE, ["objectClass"], page_size=2, on_page=seen.append)
+    assert got == ENTRIES
+    assert seen == [ENTRIES[:2], ENTRIES[2:]]
+    assert b"c1" in sock.sent[1]  # the second request carries the cookie
+
+
+def test_continuation_references_are_collected_not_followed():
+    ref = _tlv(0x73, _str("ldap://other.example.se/ou=Syd,o=X,c=SE??sub"))
+    page = [(None, ENTRIES[0], b""), (None, ref, b""), (None, *done(cookie=None))]
+    conn, _ = wire([page])
+    refs: list[str] = []
+    assert conn.search(BASE, ["cn"], references=refs) == ENTRIES[:1]
+    assert refs == ["ldap://other.example.se/ou=Syd,o=X,c=SE??sub"]
+
+
+def test_no_such_object_is_an_empty_tree():
+    conn, _ = wire([[(None, *done(code=32))]])
+    assert conn.search(BASE, ["cn"]) == []
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    (4, "stopped early: sizeLimitExceeded"),
+    (3, "stopped early: timeLimitExceeded"),
+    (50, "insufficientAccessRights"),
+    (10, "referral"),
+])
+def test_a_failed_or_truncated_search_is_an_error_not_a_partial_read(code, words):
+    conn, _ = wire([[(None, ENTRIES[0], b""), (None, *done(code=code))]])
+    with pytest.raises(LdapConnectError, match=words):
+        conn.search(BASE, ["cn"])
+
+
+def test_the_connection_dropping_mid_search_is_an_error():
+    conn, _ = wire([[(None, ENTRIES[0], b"")]])  # no searchResDone, then EOF
+    with pytest.raises(LdapConnectError, match="connection was lost"):
+        conn.search(BASE, ["cn"])
+
+
+def test_notice_of_disconnection_is_an_error():
+    notice = _tlv(0x78, b"\x0a\x01\x34" + _str("") + _str("") + _str(NOTICE_OF_DISCONNECTION, 0x8A))
+    conn, _ = wire([[(None, ENTRIES[0], b""), (0, notice, b"")]])
+    with pytest.raises(LdapConnectError, match="notice of disconnection"):
+        conn.search(BASE, ["cn"])
+
+
+@pytest.mark.parametrize("page", [
+    [(99, ENTRIES[0], b""), (None, *done())],  # an answer to another request
+    [(None, ENTRIES[0], b""), (None, *done()), (None, ENTRIES[1], b"")],  # data after done
+    [(None, _tlv(0x61, b"\x0a\x01\x00" + _str("") + _str("")), b"")],  # a bind response
+])
+def test_answers_that_do_not_belong_to_the_search_are_refused(page):
+    conn, _ = wire([page], chunk=100_000)  # data after the end is seen when it comes along
+    with pytest.raises(LdapConnectError, match="could not be read"):
+        conn.search(BASE, ["cn"])
+
+
+def test_close_sends_unbind_once():
+    conn, sock = wire([])
+    conn.close()
+    conn.close()
+    assert sock.sent == [_message(1, b"\x42\x00")]
