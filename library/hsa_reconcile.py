@@ -77,10 +77,10 @@ options:
     description:
       - Keep what this run learned in O(cache_dir), so that the next plan that changes
         nothing is fast. Kept are the validated description (used again only while every
-        description file, the options and the toolkit code are byte for byte the same) and,
-        per directory entry that needed no change, a digest of the entry as the server sent
-        it (such an entry is not compared again while the server sends the same bytes and
-        the description wants the same entry). See docs/hsa.md.
+        description file, the options and the toolkit code are byte for byte the same) and
+        each directory entry that needed no change, as the server sent it (such an entry
+        is not compared again while the server sends the same bytes and the description
+        wants the same entry). See docs/hsa.md.
       - V(false) reads, validates and compares everything on every run. Turning it off, or
         deleting the folder, never changes a plan, only its speed.
     type: bool
@@ -278,9 +278,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.hsa_ldap_args import LDAP_ARGUMENT_SPEC, ldap_settings
 
 try:
-    from ansible.module_utils.hsa_gateway import reconcile
     from ansible.module_utils.hsa_ldap import LdapConfigError, LdapConnectError
     from ansible.module_utils.hsa_plan_cache import PlanCache, default_cache_dir
+    from ansible.module_utils.hsa_reconciler import reconcile
 
     IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - shown to the user

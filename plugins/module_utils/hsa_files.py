@@ -16,11 +16,12 @@ def description_files(path: str) -> list[tuple[str, str]]:
         found = []
         for current, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            rel = os.path.relpath(current, path)
+            prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
             for name in files:
                 if name.startswith(".") or not name.endswith((".yml", ".yaml")):
                     continue
-                full = os.path.join(current, name)
-                found.append((full, os.path.relpath(full, path).replace(os.sep, "/")))
+                found.append((os.path.join(current, name), prefix + name))
         return sorted(found, key=lambda pair: pair[1])
     if os.path.isfile(path):
         return [(path, os.path.basename(path))]

@@ -10,15 +10,21 @@ facts are kept, and each is only used when it provably still holds:
   and bytes, the options (base DN, strict ids), the source of the toolkit code that reads
   and maps it, the PyYAML installation and the Python version. Any change to any of these
   gives another key, and the description is read and validated again.
-* **Entries in sync** (``sync-<scope>.bin``): for each directory entry that needed no
-  change, a digest of the entry exactly as the server sent it (DN, attributes, values,
-  in the server's order) and the fingerprint of the desired entry it matched. When the
+* **Entries in sync** (``sync-<scope>.bin``): each directory entry that needed no change,
+  exactly as the server sent it (its SearchResultEntry bytes: DN, attributes, values, in
+  the server's order), with the fingerprint of the desired entry it matched. When the
   server sends the same bytes again and the description still wants the same entry, the
   comparison would give the same answer, so it is skipped. Any other bytes (a changed
-  value, another order, another attribute) are decoded and compared as usual.
+  value, another order, another attribute) are decoded and compared as usual. Entries
+  are matched by their whole bytes, not by a digest: there is nothing to collide.
+* **The last read in sync** (``seen-<scope>.bin``): the whole answer of the last search
+  whose every entry was known to match (every page as the server sent it), under a key
+  that includes the fingerprints of the desired entries it matched. While the server
+  sends the same bytes again, ``hsa_wire`` only compares them, chunk by chunk, instead
+  of cutting them into entries; a read that is the same to the last byte, for the same
+  description, is a plan without changes.
 
-Digests are BLAKE2b (128-bit for entries, 256-bit for keys). Nothing here can make a
-change pass unnoticed unless two different inputs collide.
+Keys and fingerprints are BLAKE2b digests (256 and 128 bits).
 
 The cache is data about the provider's staff (names, HSA-ids): files are written with
 mode 0600 in a folder of mode 0700, and a file or folder that another user owns or can
@@ -39,18 +45,21 @@ import zlib
 
 from ansible.module_utils.hsa_files import description_files
 
-FORMAT = 1
-# The toolkit code whose behaviour a cached description or sync fact depends on (the
-# transitive imports of hsa_validate, hsa_ldap_map and hsa_plan; tests check the list).
+FORMAT = 2
+# The toolkit code whose behaviour a cached answer depends on (what hsa_validate,
+# hsa_ldap_map, hsa_plan, hsa_wire and hsa_reconciler import; a test checks the list).
 CODE_MODULES = (
     "hsa_crosscheck",
     "hsa_files",
+    "hsa_gateway",
     "hsa_ldap",
     "hsa_ldap_map",
     "hsa_model",
     "hsa_plan",
     "hsa_plan_cache",
+    "hsa_reconciler",
     "hsa_rules",
+    "hsa_schema",
     "hsa_validate",
     "hsa_wire",
     "hsa_yaml",
@@ -75,11 +84,6 @@ def _digest(*parts, size: int = 32) -> bytes:
         h.update(len(data).to_bytes(8, "big"))
         h.update(data)
     return h.digest()
-
-
-def entry_digest(op: bytes) -> bytes:
-    """The digest of one SearchResultEntry as the server sent it."""
-    return hashlib.blake2b(op, digest_size=16).digest()
 
 
 def fingerprint(entry) -> bytes:
@@ -145,10 +149,11 @@ class CachedDescription:
 BASE_ENTRY = b"base entry"  # the fact for the entry of the base DN itself (never planned)
 
 
-def all_in_sync(digests, facts: dict, fingerprints) -> bool:
-    """True when ``facts`` say that the entries read (their ``digests``) are exactly the
-    base DN entry plus one entry in sync with each desired entry (``fingerprints``): the
-    plan is then empty, whatever else it would look at. False whenever anything is new."""
+def all_in_sync(entries, facts: dict, fingerprints) -> bool:
+    """True when ``facts`` say that the ``entries`` read (SearchResultEntry bytes) are
+    exactly the base DN entry plus one entry in sync with each desired entry
+    (``fingerprints``): the plan is then empty, whatever else it would look at. False
+    whenever anything is new."""
     wanted = set(fingerprints)
     if not facts or not wanted or len(wanted) != len(fingerprints):
         return False
@@ -156,8 +161,8 @@ def all_in_sync(digests, facts: dict, fingerprints) -> bool:
     add = seen.add
     get = facts.get
     bases = 0
-    for digest in digests:
-        fp = get(digest)
+    for entry in entries:
+        fp = get(entry)
         if fp == BASE_ENTRY:
             bases += 1
         elif fp is None or fp not in wanted or fp in seen:
@@ -293,12 +298,43 @@ class PlanCache:
         return scope, _digest(code_digest(), scope)
 
     def load_sync(self, uri: str, base_dn: str, attributes) -> dict[bytes, bytes]:
-        """{entry digest: fingerprint of the desired entry it was in sync with}."""
+        """{entry bytes: fingerprint of the desired entry it was in sync with}."""
         if not self.usable():
             return {}
         scope, key = self._sync_scope(uri, base_dn, attributes)
         payload = self._read(self._path("sync", scope), key)
         return payload if isinstance(payload, dict) else {}
+
+    def _seen_key(self, uri: str, base_dn: str, attributes, fingerprints) -> tuple:
+        scope, key = self._sync_scope(uri, base_dn, attributes)
+        return scope, _digest(key, b"".join(fingerprints))
+
+    def load_seen(self, uri: str, base_dn: str, attributes, fingerprints) -> tuple | None:
+        """``(pages, result)`` of the last read that was all in sync with the same desired
+        entries (``fingerprints``): the pages as ``hsa_wire`` kept them, and the plan
+        fields of the module's result for it. None when there is none."""
+        if not fingerprints or not self.usable():
+            return None
+        scope, key = self._seen_key(uri, base_dn, attributes, fingerprints)
+        seen = self._read(self._path("seen", scope), key)
+        if not (isinstance(seen, tuple) and len(seen) == 2 and isinstance(seen[0], list)
+                and isinstance(seen[1], dict)):
+            return None
+        pages, result = seen
+        if not pages or not all(isinstance(p, tuple) and len(p) == 3
+                                and isinstance(p[0], bytes) and isinstance(p[1], bytes)
+                                and isinstance(p[2], int) for p in pages):
+            return None
+        return pages, result
+
+    def store_seen(self, uri: str, base_dn: str, attributes, fingerprints, pages,
+                   result: dict) -> None:
+        """Keep ``pages`` (a read whose every entry is in sync with ``fingerprints``) and
+        ``result``, the plan fields of the module's result for it."""
+        if not pages or not self.usable():
+            return
+        scope, key = self._seen_key(uri, base_dn, attributes, fingerprints)
+        self._write(self._path("seen", scope), key, (list(pages), dict(result)))
 
     def store_sync(self, uri: str, base_dn: str, attributes, facts: dict[bytes, bytes],
                    before: dict[bytes, bytes] | None = None) -> None:

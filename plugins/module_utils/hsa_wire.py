@@ -231,6 +231,44 @@ def _context(s: LdapSettings) -> ssl.SSLContext:
     return ctx
 
 
+class SearchAnswer:
+    """The answer to one paged search (``WireConnection.read``).
+
+    ``entries``: each SearchResultEntry as protocolOp bytes (cut from the pages when
+    first asked for, when they were only compared). ``pages``: per page (when kept), its
+    bytes, the cookie that asked for the next one and where its SearchResultDone
+    starts. ``unchanged``: every byte was the same as the ``expected`` pages.
+    """
+
+    def __init__(self, conn: WireConnection, pages: list | None):
+        self._conn = conn
+        self.pages = pages
+        self.unchanged = False
+        self._entries: list[bytes] = []
+        self._unframed: list[tuple[int, bytes]] = []  # (message id, page) only compared
+
+    @property
+    def entries(self) -> list[bytes]:
+        self._frame_unframed(None)
+        return self._entries
+
+    def _frame_unframed(self, references) -> None:
+        """Cut the pages that were only compared into entries (in order, first)."""
+        if not self._unframed:
+            return
+        conn, later = self._conn, self._entries[:]
+        self._entries.clear()
+        saved, conn._buf, conn._replay = conn._buf, bytearray(), True
+        try:
+            for message_id, page in self._unframed:
+                conn._buf = bytearray(page)
+                conn._read_page(message_id, self._entries, references)
+        finally:
+            conn._buf, conn._replay = saved, False
+        self._unframed.clear()
+        self._entries.extend(later)
+
+
 class WireConnection:
     """One bound connection. Use ``open_wire``; close with ``close()`` (or ``with``)."""
 
@@ -239,6 +277,10 @@ class WireConnection:
         self.sock = sock
         self.message_id = 0
         self._buf = bytearray()
+        self._log: list[bytes] | None = None  # bytes of the page being read, when kept
+        self._logged = 0  # bytes of the page being read that were cut up already
+        self._done_at = 0  # where the SearchResultDone of the last page read starts
+        self._replay = False  # cutting a kept page into entries: never read the socket
 
     def __enter__(self):
         return self
@@ -268,10 +310,9 @@ class WireConnection:
             raise ConnectionResetError("the server closed the connection")
         self._buf += view[:got]
 
-    def _one_message(self, message_id: int) -> tuple[int, int, int, int, bytes]:
-        """Read one whole LDAPMessage for ``message_id``: (op tag, op content start, op
-        content end, controls end, message bytes). For the short exchanges (StartTLS,
-        bind) only."""
+    def _one_message(self, message_id: int) -> tuple[int, int, int, int, int, bytes]:
+        """Read one whole LDAPMessage for ``message_id``: ``_parse``'s answer and the
+        message bytes. For the short exchanges (StartTLS, bind) only."""
         scratch = bytearray(4096)
         view = memoryview(scratch)
         while True:
@@ -288,9 +329,9 @@ class WireConnection:
             self._fill(view)
 
     @staticmethod
-    def _parse(buf, start: int, end: int, message_id: int) -> tuple[int, int, int, int]:
-        """(op tag, op content start, op content end, message end) of the LDAPMessage at
-        ``buf[start:end]`` whose content starts after its length octets."""
+    def _parse(buf, start: int, end: int, message_id: int) -> tuple[int, int, int, int, int]:
+        """(op tag, op start, op content start, op content end, message end) of the
+        LDAPMessage at ``buf[start:end]``."""
         if buf[start] != 0x30:
             raise ValueError("not an LDAPMessage")
         n, i = _read_length(buf, start + 1)
@@ -311,14 +352,14 @@ class WireConnection:
             raise ValueError("unsolicited notification")
         if received != message_id:
             raise ValueError(f"answer to message {received}, expected {message_id}")
-        return tag, j, j + n, mend
+        return tag, i, j, j + n, mend
 
     # -- operations ----------------------------------------------------------------
 
     def _start_tls(self, host: str) -> None:
         mid = self._next_id()
         self.sock.sendall(_message(mid, _tlv(0x77, _str(START_TLS, 0x80))))
-        tag, s, e, _, msg = self._one_message(mid)
+        tag, _, s, e, _, msg = self._one_message(mid)
         if tag != 0x78:
             raise ValueError("unexpected answer to StartTLS")
         result = _result(msg, s, e)
@@ -345,7 +386,7 @@ class WireConnection:
             name = b""
         mid = self._next_id()
         self.sock.sendall(_message(mid, _tlv(0x60, _int(3) + _str(name) + auth)))
-        tag, st, en, _, msg = self._one_message(mid)
+        tag, _, st, en, _, msg = self._one_message(mid)
         if tag != 0x61:
             raise ValueError("unexpected answer to the bind")
         result = _result(msg, st, en)  # BindResponse: LDAPResult + serverSaslCreds [7]
@@ -353,41 +394,67 @@ class WireConnection:
             raise LdapConnectError(bind_refused(s, result["description"], result["message"]))
 
     def search(self, base_dn: str, attributes, page_size: int = PAGE_SIZE,
-               references: list | None = None, on_page=None) -> list[bytes]:
+               references: list | None = None) -> list[bytes]:
         """Every SearchResultEntry below ``base_dn`` (subtree, ``(objectClass=*)``, one
         paged search) as protocolOp bytes, in the order the server sent them.
 
         An empty list when the base DN does not exist (noSuchObject). Continuation
-        references are appended to ``references``. ``on_page(entries)`` is called with
-        each page's entries, while the server prepares the next page. Raises
-        LdapConnectError when the search fails, ends early or the connection is lost.
+        references are appended to ``references``. Raises LdapConnectError when the
+        search fails, ends early or the connection is lost.
+        """
+        return self.read(base_dn, attributes, page_size, references).entries
+
+    def read(self, base_dn: str, attributes, page_size: int = PAGE_SIZE,
+             references: list | None = None, expected=None,
+             keep_pages: bool = False) -> SearchAnswer:
+        """The search of ``search``, as a SearchAnswer.
+
+        ``expected``: the pages of an earlier answer (``SearchAnswer.pages``). While the
+        server sends exactly those bytes again, they are only compared, not cut into
+        entries; the answer is then ``unchanged`` and its entries are cut from the
+        pages only if asked for. At the first byte that differs, the rest is read as
+        usual. ``keep_pages`` keeps this answer's pages (for a later ``expected``).
         """
         attrs = _tlv(0x30, b"".join(_str(a) for a in attributes))
         request = _tlv(0x63, _str(base_dn) + b"\x0a\x01\x02\x0a\x01\x00" + _int(0) + _int(0)
                        + b"\x01\x01\x00" + _str("objectClass", 0x87) + attrs)
-        entries: list[bytes] = []
-        pending: list[bytes] | None = None
+        answer = SearchAnswer(self, pages=[] if (keep_pages or expected) else None)
+        entries = answer._entries
         cookie = b""
+        matching = list(expected or ())
         try:
             while True:
                 value = _tlv(0x30, _int(page_size) + _str(cookie))
                 control = _tlv(0xA0, _tlv(0x30, _str(PAGED_RESULTS) + _str(value)))
                 mid = self._next_id()
                 self.sock.sendall(_message(mid, request, control))
-                if pending and on_page is not None:
-                    on_page(pending)
-                page: list[bytes] = []
-                result, cookie = self._read_page(mid, page, references)
+                if matching:
+                    page, next_cookie, done_at = matching.pop(0)
+                    if self._same_page(page):
+                        if _ends_page(page, done_at, mid, next_cookie):
+                            answer.pages.append((page, next_cookie, done_at))
+                            answer._unframed.append((mid, page))
+                            cookie = next_cookie
+                            if not cookie:
+                                answer.unchanged = not matching
+                                return answer
+                            continue
+                        self._buf += page  # a kept page that is not whole: read it again
+                    matching = []  # from here on, read as usual
+                answer._frame_unframed(references)
+                self._log = [] if answer.pages is not None else None
+                self._logged = 0
+                result, cookie = self._read_page(mid, entries, references)
+                if self._log is not None:
+                    answer.pages.append((b"".join(self._log), cookie or b"", self._done_at))
+                    self._log = None
                 if result["result"] == 32:  # noSuchObject: the base is not there (empty)
-                    return []
+                    entries.clear()
+                    return answer
                 if result["result"] != 0:
                     raise LdapConnectError(_search_failure(base_dn, result))
-                entries.extend(page)
                 if not cookie:
-                    if page and on_page is not None:
-                        on_page(page)
-                    return entries
-                pending = page
+                    return answer
         except (ValueError, IndexError) as exc:  # UnicodeDecodeError is a ValueError
             self.close()
             raise LdapConnectError(
@@ -403,73 +470,145 @@ class WireConnection:
                 f"search under {base_dn} failed: the connection was lost ({detail}); "
                 "nothing was planned or changed") from None
 
+    def _same_page(self, expected: bytes) -> bool:
+        """Receive the answer to the page just asked for while it equals ``expected``.
+
+        True when all of it did (the server then sent exactly that page, ending with
+        its SearchResultDone). At the first chunk that differs, False, and what was
+        received is left in the buffer for ``_read_page``. Never waits for more bytes
+        than ``expected`` holds, so a shorter answer is seen as different, not waited
+        for.
+        """
+        if self._buf or not expected:
+            return False
+        size = len(expected)
+        view = memoryview(bytearray(size))
+        same = expected.startswith  # compares in place (memcmp), at an offset
+        recv = self.sock.recv_into
+        pos = 0
+        while pos < size:
+            n = recv(view[pos:])
+            if not n:
+                raise ConnectionResetError("the server closed the connection")
+            end = pos + n
+            if not same(view[pos:end], pos):
+                self._buf += view[:end]
+                return False
+            pos = end
+        return True
+
     def _read_page(self, message_id: int, entries: list, references):
-        scratch = bytearray(_RECV_SIZE)
-        view = memoryview(scratch)
+        """Read the answers to search ``message_id`` up to its SearchResultDone, adding
+        each entry's protocolOp to ``entries``; (result, paged-results cookie).
+
+        The server sends one TLS record per entry, so this loop runs once per entry: the
+        usual message (a short messageID, one- or two-octet lengths, no controls) is cut
+        out inline; anything else goes through ``_parse``.
+        """
+        view = memoryview(bytearray(_RECV_SIZE))
         buf = self._buf
+        append = entries.append
+        quick = message_id < 0x80  # messageID encoded as 02 01 <id>
         while True:
             pos, size = 0, len(buf)
-            mv = memoryview(buf)
-            try:
-                while size - pos >= 2:
-                    b = buf[pos + 1]
-                    if b < 0x80:
-                        n, i = b, pos + 2
-                    else:
-                        k = b & 0x7F
-                        if k == 0 or k > 4:
-                            raise ValueError("bad BER length")
-                        if pos + 2 + k > size:
-                            break
-                        n, i = int.from_bytes(buf[pos + 2 : pos + 2 + k], "big"), pos + 2 + k
-                    end = i + n
-                    if end > size:
+            while size - pos >= 2:
+                b = buf[pos + 1]
+                if b == 0x82 and size - pos >= 4:
+                    i = pos + 4
+                    end = i + (buf[pos + 2] << 8 | buf[pos + 3])
+                elif b < 0x80:
+                    i = pos + 2
+                    end = i + b
+                elif b == 0x81 and size - pos >= 3:
+                    i = pos + 3
+                    end = i + buf[pos + 2]
+                else:
+                    k = b & 0x7F
+                    if k == 0 or k > 4:
+                        raise ValueError("bad BER length")
+                    if pos + 2 + k > size:
                         break
-                    if buf[pos] != 0x30 or buf[i] != 0x02:
-                        raise ValueError("not an LDAPMessage")
-                    idlen = buf[i + 1]
-                    if idlen >= 0x80:
-                        raise ValueError("bad messageID")
-                    received = int.from_bytes(buf[i + 2 : i + 2 + idlen], "big")
-                    op = i + 2 + idlen
-                    tag = buf[op]
-                    if received == message_id and tag == 0x64:  # SearchResultEntry
-                        b = buf[op + 1]
-                        if b < 0x80:
-                            oend = op + 2 + b
-                        else:
-                            on, oi = _read_length(buf, op + 1)
-                            oend = oi + on
-                        if oend > end:
-                            raise ValueError("protocolOp overruns its LDAPMessage")
-                        entries.append(bytes(mv[op:oend]))
+                    i = pos + 2 + k
+                    end = i + int.from_bytes(buf[pos + 2 : i], "big")
+                if end > size:
+                    break
+                if (quick and end - i > 6 and buf[pos] == 0x30 and buf[i] == 0x02
+                        and buf[i + 1] == 0x01 and buf[i + 2] == message_id
+                        and buf[i + 3] == 0x64):  # a SearchResultEntry of this search
+                    o = buf[i + 4]
+                    if o == 0x82:
+                        oend = i + 7 + (buf[i + 5] << 8 | buf[i + 6])
+                    elif o < 0x80:
+                        oend = i + 5 + o
+                    elif o == 0x81:
+                        oend = i + 6 + buf[i + 5]
+                    else:
+                        oend = -1
+                    if oend == end:  # no controls after it
+                        append(bytes(buf[i + 3 : end]))
                         pos = end
                         continue
-                    tag, s, e, _ = self._parse(buf, pos, end, message_id)
-                    pos = end
-                    if tag == 0x73:  # SearchResultReference: never followed, but noted
-                        if references is not None:
-                            references.extend(bytes(buf[a:b2]).decode("utf-8", "replace")
-                                              for _, a, b2 in _children(buf, s, e))
-                    elif tag == 0x65:  # SearchResultDone
-                        result = _result(buf, s, e)
-                        cookie = None
-                        if e < end:
-                            if buf[e] != 0xA0:
-                                raise ValueError("malformed controls")
-                            n, ci = _read_length(buf, e + 1)
-                            cookie = _paged_cookie(buf, ci, ci + n)
-                        if pos != size:
-                            raise ValueError("data after searchResDone")
-                        mv.release()
-                        del buf[:pos]
-                        return result, cookie
-                    elif tag != 0x79:  # IntermediateResponse is ignored
-                        raise ValueError(f"unexpected answer (tag {tag:#x}) to a search")
-            finally:
-                mv.release()
+                done = self._other(buf, pos, end, message_id, entries, references)
+                if done is not None:
+                    if end != size:
+                        raise ValueError("data after searchResDone")
+                    self._done_at = self._logged + pos
+                    if self._log is not None:
+                        self._log.append(bytes(buf))
+                    del buf[:end]
+                    return done
+                pos = end
+            if self._log is not None and pos:
+                self._log.append(bytes(buf[:pos]))
+            self._logged += pos
             del buf[:pos]
-            self._fill(view)
+            if self._replay:
+                raise ValueError("a kept page ends without its SearchResultDone")
+            got = self.sock.recv_into(view)
+            if not got:
+                raise ConnectionResetError("the server closed the connection")
+            buf += view[:got]
+
+    def _other(self, buf, pos: int, end: int, message_id: int, entries: list, references):
+        """Any answer to a search but the usual entry; (result, cookie) for the last one."""
+        tag, op, s, e, _ = self._parse(buf, pos, end, message_id)
+        if tag == 0x64:  # SearchResultEntry, with controls or long lengths
+            entries.append(bytes(buf[op:e]))
+        elif tag == 0x73:  # SearchResultReference: never followed, but noted
+            if references is not None:
+                references.extend(bytes(buf[a:b]).decode("utf-8", "replace")
+                                  for _, a, b in _children(buf, s, e))
+        elif tag == 0x65:  # SearchResultDone
+            result = _result(buf, s, e)
+            cookie = None
+            if e < end:
+                if buf[e] != 0xA0:
+                    raise ValueError("malformed controls")
+                n, ci = _read_length(buf, e + 1)
+                cookie = _paged_cookie(buf, ci, ci + n)
+            return result, cookie
+        elif tag != 0x79:  # IntermediateResponse is ignored
+            raise ValueError(f"unexpected answer (tag {tag:#x}) to a search")
+        return None
+
+
+def _ends_page(page: bytes, done_at: int, message_id: int, cookie: bytes) -> bool:
+    """True when ``page`` ends with the SearchResultDone (success) of search
+    ``message_id`` at ``done_at``, asking for the next page with ``cookie``: what a kept
+    page must be before a read can stop at its end."""
+    try:
+        tag, _, s, e, mend = WireConnection._parse(page, done_at, len(page), message_id)
+        if tag != 0x65 or mend != len(page) or _result(page, s, e)["result"] != 0:
+            return False
+        found = None
+        if e < mend:
+            if page[e] != 0xA0:
+                return False
+            n, ci = _read_length(page, e + 1)
+            found = _paged_cookie(page, ci, ci + n)
+        return (found or b"") == cookie
+    except (ValueError, IndexError, OSError):
+        return False
 
 
 def open_wire(settings: LdapSettings) -> WireConnection:

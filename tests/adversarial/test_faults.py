@@ -93,7 +93,7 @@ def slow_box(hsa_sandbox_factory):
 
 
 def test_server_stopped_mid_apply_then_restarted_converges(slow_box, description):
-    from ansible.module_utils.hsa_gateway import reconcile
+    from ansible.module_utils.hsa_reconciler import reconcile
 
     box, uri = slow_box
     model = _model(description)
@@ -116,7 +116,7 @@ def test_server_stopped_mid_apply_then_restarted_converges(slow_box, description
 
 
 def test_server_restarted_during_the_retry_window_recovers_in_one_run(slow_box, description):
-    from ansible.module_utils.hsa_gateway import reconcile
+    from ansible.module_utils.hsa_reconciler import reconcile
 
     box, uri = slow_box
 
@@ -164,7 +164,7 @@ def test_frozen_server_through_the_playbook_honours_hsa_ldap_timeout(
 
 
 def test_server_frozen_mid_apply_stops_in_bounded_time_then_converges(slow_box, description):
-    from ansible.module_utils.hsa_gateway import reconcile
+    from ansible.module_utils.hsa_reconciler import reconcile
 
     box, uri = slow_box
     pid = box.info.pid

@@ -199,7 +199,7 @@ IDS_WITH_SPECIALS = [
 def test_hsa_ids_with_specials_reach_ldap_verbatim_and_address_only_their_entry(box):
     """Defence in depth: the validator refuses such ids, but a model built in code must
     still not widen a search or address another entry."""
-    from ansible.module_utils.hsa_gateway import reconcile
+    from ansible.module_utils.hsa_reconciler import reconcile
     from hsa_builders import model, person, provider, unit
 
     uid = f"SE{ORG}-E1"

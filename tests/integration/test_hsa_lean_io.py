@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytest
 from ansible.module_utils import hsa_gateway
-from ansible.module_utils.hsa_gateway import apply_plan, read_entries, reconcile, search_raw
+from ansible.module_utils.hsa_gateway import apply_plan, read_entries, search_raw
 from ansible.module_utils.hsa_ldap_map import READ_ATTRIBUTES, desired_entries, parse_dn
 from ansible.module_utils.hsa_plan import make_plan, render_ldif
+from ansible.module_utils.hsa_reconciler import reconcile
 from hsa_builders import model, person, replace, small_model, unit
 
 PROV_DN = "o=Vårdbolaget Norr AB,c=SE"

@@ -9,10 +9,10 @@ from ansible.module_utils.hsa_gateway import (
     apply_plan,
     read_directory_model,
     read_entries,
-    reconcile,
 )
 from ansible.module_utils.hsa_ldap_map import desired_entries
 from ansible.module_utils.hsa_plan import make_plan, render_ldif
+from ansible.module_utils.hsa_reconciler import reconcile
 from hsa_builders import commission, model, person, replace, small_model, unit
 
 PROV_DN = "o=Vårdbolaget Norr AB,c=SE"

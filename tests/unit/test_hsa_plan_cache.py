@@ -114,7 +114,8 @@ def test_a_file_changed_while_it_was_read_is_not_cached(tmp_path, description):
 def test_code_modules_are_every_module_a_cached_answer_depends_on():
     """CODE_MODULES must hold the module_utils the cached results are computed with."""
     folder = ROOT / "plugins" / "module_utils"
-    roots = {"hsa_validate", "hsa_ldap_map", "hsa_plan", "hsa_wire", "hsa_plan_cache"}
+    roots = {"hsa_validate", "hsa_ldap_map", "hsa_plan", "hsa_wire", "hsa_plan_cache",
+             "hsa_reconciler"}
     seen, todo = set(), list(roots)
     while todo:
         name = todo.pop()

@@ -126,11 +126,22 @@ def test_pages_in_any_chunking_give_every_entry_in_order(chunk):
     page1 = [(None, ENTRIES[0], b""), (None, ENTRIES[1], b""), (None, *done(cookie=b"c1"))]
     page2 = [(None, ENTRIES[2], b""), (None, *done(cookie=b""))]
     conn, sock = wire([page1, page2], chunk)
-    seen = []
-    got = conn.search(BASE, ["objectClass"], page_size=2, on_page=seen.append)
+    got = conn.search(BASE, ["objectClass"], page_size=2)
     assert got == ENTRIES
-    assert seen == [ENTRIES[:2], ENTRIES[2:]]
-    assert b"c1" in sock.sent[1]  # the second request carries the cookie
+    assert len(sock.sent) == 2 and b"c1" in sock.sent[1]  # the 2nd request has the cookie
+
+
+def test_entries_with_controls_long_lengths_or_large_message_ids_are_read_too():
+    """Not the usual shape: an entry with controls after it, a four-octet length, and a
+    messageID of two octets (the 200th request of a connection)."""
+    control = _tlv(0xA0, _tlv(0x30, _str("1.2.3.4")))
+    big = entry_op(BASE, {"description": [b"y" * 70_000]})  # 83 xx xx xx
+    page = [(200, ENTRIES[0], control), (200, big, b""), (200, ENTRIES[2], b""),
+            (200, *done(cookie=None))]
+    conn, sock = wire([page], chunk=4096)
+    conn.message_id = 199
+    sock.sent = [b""] * 199  # the fake answers the 200th request
+    assert conn.search(BASE, ["cn"]) == [ENTRIES[0], big, ENTRIES[2]]
 
 
 def test_continuation_references_are_collected_not_followed():
@@ -188,3 +199,80 @@ def test_close_sends_unbind_once():
     conn.close()
     conn.close()
     assert sock.sent == [_message(1, b"\x42\x00")]
+
+
+# --------------------------------------------------------------------------- replaying pages
+
+
+def scripted_pages(entries_per_page):
+    pages = []
+    for k, chunk in enumerate(entries_per_page):
+        last = k == len(entries_per_page) - 1
+        pages.append([(None, e, b"") for e in chunk]
+                     + [(None, *done(cookie=None if last else f"c{k}".encode()))])
+    return pages
+
+
+def first_read(pages_script, chunk=64):
+    conn, _ = wire([list(p) for p in pages_script], chunk)
+    answer = conn.read(BASE, ["cn"], page_size=2, keep_pages=True)
+    return answer
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100_000])
+def test_the_same_answer_again_is_only_compared(chunk):
+    script = scripted_pages([ENTRIES[:2], ENTRIES[2:]])
+    kept = first_read(script).pages
+    assert [c for _, c, _ in kept] == [b"c0", b""]
+    conn, _ = wire([list(p) for p in script], chunk)
+    again = conn.read(BASE, ["cn"], page_size=2, expected=kept)
+    assert again.unchanged
+    assert again.entries == ENTRIES  # cut from the kept pages when asked for
+    assert again.pages == kept
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100_000])
+@pytest.mark.parametrize("change", ["a value", "an entry less", "an entry more",
+                                    "first page", "a page more"])
+def test_any_difference_is_read_as_usual(chunk, change):
+    old = [ENTRIES[:2], ENTRIES[2:]]
+    kept = first_read(scripted_pages(old)).pages
+    changed_entry = entry_op(f"hsaIdentity=SE1-P1,ou=Norr,{BASE}", {
+        "hsaIdentity": [b"SE1-P1"], "title": [b"A", b"C"], "cn": [b""]})
+    new = {
+        "a value": [ENTRIES[:2], [changed_entry]],
+        "an entry less": [ENTRIES[:2], []],
+        "an entry more": [ENTRIES[:2], [ENTRIES[2], changed_entry]],
+        "first page": [[ENTRIES[1], ENTRIES[0]], ENTRIES[2:]],
+        "a page more": [ENTRIES[:2], ENTRIES[2:], [changed_entry]],
+    }[change]
+    conn, _ = wire(scripted_pages(new), chunk)
+    answer = conn.read(BASE, ["cn"], page_size=2, expected=kept, keep_pages=True)
+    assert not answer.unchanged
+    assert answer.entries == [e for page in new for e in page]
+    conn, _ = wire(scripted_pages(new), chunk)  # its pages replay as the new answer
+    assert conn.read(BASE, ["cn"], page_size=2, expected=answer.pages).unchanged
+
+
+def test_a_kept_page_that_does_not_end_the_page_is_read_again_not_trusted():
+    kept = first_read(scripted_pages([ENTRIES])).pages
+    torn = [(kept[0][0][:-5], b"", kept[0][2])]  # a damaged page: its end is missing
+    conn, _ = wire(scripted_pages([ENTRIES]), 100_000)
+    answer = conn.read(BASE, ["cn"], expected=torn)
+    assert not answer.unchanged and answer.entries == ENTRIES
+
+
+@pytest.mark.parametrize("damage", ["done moved", "other cookie", "no done there"])
+def test_kept_pages_are_checked_before_a_read_stops_at_their_end(damage):
+    script = scripted_pages([ENTRIES[:2], ENTRIES[2:]])
+    kept = first_read(script).pages
+    page, cookie, done_at = kept[0]
+    if damage == "done moved":
+        kept[0] = (page, cookie, done_at - 1)
+    elif damage == "other cookie":
+        kept[0] = (page, b"c9", done_at)
+    else:
+        kept[0] = (page, cookie, len(page))  # no SearchResultDone there at all
+    conn, _ = wire([list(p) for p in script], 64)
+    answer = conn.read(BASE, ["cn"], page_size=2, expected=kept)
+    assert not answer.unchanged and answer.entries == ENTRIES
