@@ -80,6 +80,9 @@ def reconcile(
             fingerprints = [fingerprint(e) for e in desired.entries]
 
     wanted = ("*",) if backup_file else READ_ATTRIBUTES
+    # Only reads of the managed attributes are kept: a read for a backup asks for every
+    # attribute (the password hashes of accounts in the tree too) and is never cached.
+    kept = cache if wanted == READ_ATTRIBUTES else None
     references: list[str] = []
     link = _Link(settings, connect_fn)
     raw_ops: list[bytes] | None = None
@@ -92,12 +95,12 @@ def reconcile(
         from ansible.module_utils.hsa_wire import open_wire
 
         seen = None
-        if cache is not None and fingerprints:
-            seen = cache.load_seen(settings.uri, base_dn, wanted, fingerprints)
+        if kept is not None and fingerprints:
+            seen = kept.load_seen(settings.uri, base_dn, wanted, fingerprints)
         with open_wire(settings) as wire:
             answer = wire.read(base_dn, wanted, references=references,
                                expected=seen[0] if seen else None,
-                               keep_pages=cache is not None)
+                               keep_pages=kept is not None)
         # The same bytes as the last read that was all in sync: nothing to compare.
         fast = answer.unchanged and not references
         if fast and export_dir is None:
@@ -107,11 +110,11 @@ def reconcile(
             return out
         if not fast:
             raw_ops = answer.entries
-            if cache is not None:
-                facts = cache.load_sync(settings.uri, base_dn, wanted)
+            if kept is not None:
+                facts = kept.load_sync(settings.uri, base_dn, wanted)
                 fast = not references and all_in_sync(raw_ops, facts, fingerprints)
                 if fast:
-                    cache.store_seen(settings.uri, base_dn, wanted, fingerprints,
+                    kept.store_seen(settings.uri, base_dn, wanted, fingerprints,
                                      answer.pages, empty_result(base_dn))
         if not fast:
             if desired is None:
@@ -137,7 +140,7 @@ def reconcile(
             plan = Plan(base_dn=base_dn)  # every entry read is known to match: no change
         else:
             plan = make_plan(desired, actual, base_dn, prune=prune, max_deletes=max_deletes)
-            if cache is not None and raw_ops is not None:
+            if kept is not None and raw_ops is not None:
                 from ansible.module_utils.hsa_plan_cache import BASE_ENTRY
 
                 op_of = {id(a): op for a, op in zip(actual, raw_ops, strict=True)}
@@ -145,9 +148,9 @@ def reconcile(
                 new_facts = {op_of[id(a)]: fp_of[id(w)] for w, a in plan.in_sync}
                 new_facts.update((op_of[id(a)], BASE_ENTRY) for a in plan.base_entries)
                 # Only this read's facts are kept: those of entries since changed go.
-                cache.store_sync(settings.uri, base_dn, wanted, new_facts, before=facts)
+                kept.store_sync(settings.uri, base_dn, wanted, new_facts, before=facts)
                 if not references and all_in_sync(raw_ops, new_facts, fingerprints):
-                    cache.store_seen(settings.uri, base_dn, wanted, fingerprints,
+                    kept.store_seen(settings.uri, base_dn, wanted, fingerprints,
                                      answer.pages, empty_result(base_dn))
         if cache is not None:
             twins = len(fingerprints) if fast else sum(

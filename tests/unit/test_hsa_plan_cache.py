@@ -4,7 +4,7 @@ The description cache must miss after any change to a file, the options or the c
 and must give back exactly the entries desired_entries builds. The sync facts must only
 call a plan empty when every entry read is known. Files that are not safely ours are
 never read. The reconciler with and without the cache, against a real directory, is in
-tests/integration/test_hsa_plan_cache.py.
+tests/integration/test_hsa_plan_cache_live.py.
 """
 
 from __future__ import annotations

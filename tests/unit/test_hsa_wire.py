@@ -2,7 +2,7 @@
 
 A fake socket hands the client crafted answers in chunks of every size, so message
 boundaries, split length octets and split TLS records are all exercised. The same client
-against the real slapd is in tests/integration/test_hsa_plan_cache.py.
+against the real slapd is in tests/integration/test_hsa_plan_cache_live.py.
 """
 
 from __future__ import annotations

@@ -43,8 +43,15 @@ def select(scripts: list[Path], names: list[str]) -> list[Path]:
 
 
 def run_one(script: Path, python: str = sys.executable) -> tuple[int, float]:
-    """Run one bench, streaming its output as it comes; return (rc, seconds)."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    """Run one bench, streaming its output as it comes; return (rc, seconds).
+
+    Each bench gets a plan cache folder of its own (``HSA_CACHE_DIR``), empty at its start:
+    what one bench learned never speeds up another, and ``~/.cache`` is left alone."""
+    import tempfile
+
+    cache = tempfile.mkdtemp(prefix="bench-plan-cache-")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               HSA_CACHE_DIR=cache)
     started = time.monotonic()
     with subprocess.Popen([python, str(script)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
@@ -52,6 +59,9 @@ def run_one(script: Path, python: str = sys.executable) -> tuple[int, float]:
         for line in proc.stdout:
             print(line, end="", flush=True)
         rc = proc.wait()
+    import shutil
+
+    shutil.rmtree(cache, ignore_errors=True)
     return rc, time.monotonic() - started
 
 

@@ -208,3 +208,27 @@ def test_a_cache_folder_others_can_write_is_not_used_and_says_so(box, tmp_path):
     assert rc == 0 and res["changed"], out[-2000:]
     assert "writable by another user" in str(res.get("warnings")), res
     assert list(cache_dir.iterdir()) == []
+
+
+def test_a_read_for_a_backup_is_never_cached(box, tmp_path):
+    """A backup reads every attribute, password hashes of accounts in the tree too: that
+    read must not end up in the plan cache."""
+    cache_dir = tmp_path / "cache"
+    cache = PlanCache(str(cache_dir))
+    m = small_model()
+    reconcile(m, box.settings())
+    box.ldap_tool("ldapadd", input=(
+        f"dn: cn=svc,{PROV_DN}\nobjectClass: organizationalRole\n"
+        "objectClass: simpleSecurityObject\ncn: svc\nuserPassword: Hemligt-Lösen-42\n"))
+    changed = replace(m, people=(replace(m.people[0], titles=("Överläkare",)), *m.people[1:]))
+    result = reconcile(changed, box.settings(), cache=cache,
+                       backup_file=str(tmp_path / "before.ldif"))
+    assert result["apply"]["applied"] == 1
+    assert "Hemligt" not in (tmp_path / "before.ldif").read_text(encoding="utf-8")
+    for path in cache_dir.glob("*"):
+        data = path.read_bytes()
+        assert b"Hemligt" not in data and b"userPassword" not in data, path.name
+    assert not list(cache_dir.glob("sync-*")) and not list(cache_dir.glob("seen-*"))
+    again = reconcile(changed, box.settings(), cache=cache)  # a plain read is kept again
+    assert not again["changed"] and list(cache_dir.glob("sync-*"))
+    assert b"Hemligt" not in b"".join(p.read_bytes() for p in cache_dir.glob("*"))
