@@ -232,3 +232,17 @@ def test_a_read_for_a_backup_is_never_cached(box, tmp_path):
     again = reconcile(changed, box.settings(), cache=cache)  # a plain read is kept again
     assert not again["changed"] and list(cache_dir.glob("sync-*"))
     assert b"Hemligt" not in b"".join(p.read_bytes() for p in cache_dir.glob("*"))
+
+
+def test_export_from_the_steady_state_still_writes_the_files(box, tmp_path):
+    folder = write_tree(tmp_path / "p", provider_files(people=2))
+    args = {"provider_path": str(folder), "cache_dir": str(tmp_path / "cache"),
+            **ldap_args(box)}
+    for check in (False, True, True):  # apply, learn the entries, learn the whole read
+        assert run_module("hsa_reconcile", args, check=check)[0] == 0
+    rc, res, out = run_module("hsa_reconcile", {**args, "export_dir": str(tmp_path / "x")})
+    assert rc == 0 and res["cache"]["entries_compared"] == 0, out[-2000:]
+    assert not any(res["counts"].values())
+    exported = {Path(p).name: Path(p) for p in res["export"].values()}
+    assert set(exported) == {"plan.ldif", "change-request.md", "change-request.csv"}
+    assert all(p.is_file() for p in exported.values())
