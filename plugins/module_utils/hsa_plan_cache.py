@@ -9,7 +9,9 @@ facts are kept, and each is only used when it provably still holds:
   and the provider's name, under a key that is a digest of every description file's path
   and bytes, the options (base DN, strict ids), the source of the toolkit code that reads
   and maps it, the PyYAML installation and the Python version. Any change to any of these
-  gives another key, and the description is read and validated again.
+  gives another key, and the description is read and validated again. The digest of the
+  files' bytes is kept with their stats (``files-<scope>.bin``) and used again while no
+  file's size, inode or times moved (``PlanCache._files_digest``).
 * **Entries in sync** (``sync-<scope>.bin``): each directory entry that needed no change,
   exactly as the server sent it (its SearchResultEntry bytes: DN, attributes, values, in
   the server's order), with the fingerprint of the desired entry it matched. When the
@@ -41,11 +43,13 @@ import marshal
 import os
 import stat
 import sys
+import time
 import zlib
 
 from ansible.module_utils.hsa_files import description_files
 
 FORMAT = 2
+RACY_NS = 2_000_000_000  # a file changed this close to its digest is hashed again
 # The toolkit code whose behaviour a cached answer depends on (what hsa_validate,
 # hsa_ldap_map, hsa_plan, hsa_wire and hsa_reconciler import; a test checks the list).
 CODE_MODULES = (
@@ -65,6 +69,11 @@ CODE_MODULES = (
     "hsa_yaml",
     "webcert_roles",
 )
+
+
+def _stat(full: str, shown: str) -> tuple:
+    st = os.stat(full)
+    return (shown, st.st_size, st.st_ino, st.st_dev, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def default_cache_dir(environ=None) -> str:
@@ -120,6 +129,36 @@ def code_digest() -> bytes:
     return _code_digest
 
 
+class Fingerprints:
+    """The fingerprints of a cached description, one per desired entry, kept as the one
+    string they are stored as (16 bytes each) and cut apart only when iterated: a plan
+    the last read answers only needs them all together."""
+
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: bytes):
+        if len(blob) % 16:
+            raise ValueError("fingerprints are 16 bytes each")
+        self.blob = blob
+
+    def __len__(self) -> int:
+        return len(self.blob) // 16
+
+    def __iter__(self):
+        blob = self.blob
+        return (blob[i : i + 16] for i in range(0, len(blob), 16))
+
+    def __getitem__(self, index: int) -> bytes:
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        return self.blob[16 * index : 16 * index + 16]
+
+
+def _joined(fingerprints) -> bytes:
+    return getattr(fingerprints, "blob", None) or b"".join(fingerprints)
+
+
 class CachedDescription:
     """A validated description as the plan needs it: the findings, the provider's name
     and HSA-id, the fingerprint of each desired entry, and the desired entries themselves
@@ -134,7 +173,7 @@ class CachedDescription:
         self.findings = findings  # list[str], as the module reports them
         self.provider_name = provider_name
         self.provider_hsa_id = provider_hsa_id
-        self.fingerprints = fingerprints  # list[bytes], one per entry, in entry order
+        self.fingerprints = fingerprints  # bytes per entry, in entry order (or Fingerprints)
         self._entries = entries  # list[DesiredEntry] or None (then _body holds them)
         self._body = body
 
@@ -239,18 +278,44 @@ class PlanCache:
 
     # -- the description ---------------------------------------------------------------
 
-    def _description_key(self, provider_path: str, base_dn: str, strict_ids: bool):
+    def _description_key(self, provider_path: str, base_dn: str, strict_ids: bool,
+                         trust_stats: bool = False):
+        """The key of the description: a digest of the code, the options and every file's
+        name and bytes. With ``trust_stats``, the digest of the bytes is taken from the
+        last run when no file changed since (``_files_digest``)."""
         files = description_files(provider_path)
         if not files:
             return None
+        content = self._files_digest(provider_path, files, trust_stats)
+        return _digest(code_digest(), base_dn, strict_ids, content)
+
+    def _files_digest(self, provider_path: str, files, trust_stats: bool) -> bytes:
+        """A digest of the files' names and bytes.
+
+        Reading and hashing every file costs more than the rest of a plan the cache
+        answers, so, as git does for its index, the digest of the last run is used again
+        when every file has the same name, size, inode, modification and change time as
+        then. The change time (ctime) moves with every write and cannot be set back by a
+        user; a file changed less than RACY_NS before the digest was made is hashed
+        again (a second write within the file system's time granularity would not move
+        its times)."""
+        snap = time.time_ns()
+        stats = tuple(_stat(full, shown) for full, shown in files)
+        scope = _digest(os.path.abspath(provider_path))
+        path = self._path("files", scope)
+        if trust_stats:
+            record = self._read(path, scope)
+            if (isinstance(record, tuple) and len(record) == 3 and record[1] == stats
+                    and all(max(st[4], st[5]) < record[2] - RACY_NS for st in stats)):
+                return record[0]
         h = hashlib.blake2b(digest_size=32)
-        h.update(code_digest())
-        h.update(_digest(base_dn, strict_ids))
         for full, shown in files:
             with open(full, "rb") as handle:
-                data = handle.read()
-            h.update(_digest(shown, data))
-        return h.digest()
+                h.update(_digest(shown, handle.read()))
+        digest = h.digest()
+        if trust_stats and self.usable():
+            self._write(path, scope, (digest, stats, snap))
+        return digest
 
     def _description_scope(self, provider_path: str, base_dn: str) -> bytes:
         return _digest(os.path.abspath(provider_path), base_dn.lower())
@@ -262,7 +327,7 @@ class PlanCache:
         if not self.usable():
             return None
         try:
-            key = self._description_key(provider_path, base_dn, strict_ids)
+            key = self._description_key(provider_path, base_dn, strict_ids, trust_stats=True)
         except OSError:
             return None  # the loader reports unreadable files
         if key is None:
@@ -307,7 +372,7 @@ class PlanCache:
 
     def _seen_key(self, uri: str, base_dn: str, attributes, fingerprints) -> tuple:
         scope, key = self._sync_scope(uri, base_dn, attributes)
-        return scope, _digest(key, b"".join(fingerprints))
+        return scope, _digest(key, _joined(fingerprints))
 
     def load_seen(self, uri: str, base_dn: str, attributes, fingerprints) -> tuple | None:
         """``(pages, result)`` of the last read that was all in sync with the same desired
@@ -354,7 +419,7 @@ def _pack_description(c: CachedDescription):
          tuple(e.keys if e.keys is not None else dn_keys(e.dn)))
         for e in c.entries
     ])
-    return (list(c.findings), c.provider_name, c.provider_hsa_id, b"".join(c.fingerprints),
+    return (list(c.findings), c.provider_name, c.provider_hsa_id, _joined(c.fingerprints),
             body, zlib.crc32(body))
 
 
@@ -363,8 +428,7 @@ def _unpack_description(payload) -> CachedDescription:
     if (not isinstance(fps, bytes) or len(fps) % 16 or not isinstance(body, bytes)
             or zlib.crc32(body) != crc):
         raise ValueError("malformed cached description")
-    fingerprints = [fps[i : i + 16] for i in range(0, len(fps), 16)]
-    return CachedDescription(list(findings), name, hsa_id, None, fingerprints, body)
+    return CachedDescription(list(findings), name, hsa_id, None, Fingerprints(fps), body)
 
 
 def _unpack_entries(body: bytes, count: int) -> list:

@@ -59,7 +59,9 @@ def test_a_stored_description_comes_back_as_the_same_entries(tmp_path, descripti
     assert back.findings == original.findings
     assert (back.provider_name, back.provider_hsa_id) == (original.provider_name,
                                                           original.provider_hsa_id)
-    assert back.fingerprints == original.fingerprints
+    assert list(back.fingerprints) == original.fingerprints
+    assert back.fingerprints[0] == original.fingerprints[0]
+    assert back.fingerprints[-1] == original.fingerprints[-1]
     assert back.entries == original.entries  # dataclass equality: every compared field
     for a, b in zip(back.entries, original.entries, strict=True):
         assert {f.name: getattr(a, f.name) for f in fields(a) if f.name != "keys"} == {
@@ -275,3 +277,73 @@ def test_fingerprints_change_with_everything_a_comparison_depends_on(description
     ]
     assert len({base, *map(pc.fingerprint, variants)}) == len(variants) + 1
     assert pc.fingerprint(replace(e, origin=None)) == base  # where it was written: no
+
+
+# --------------------------------------------------------------------------- file stats
+
+
+class _NoYaml:
+    """Stands in for open(): fails on description files (they must not be read)."""
+
+    def __init__(self):
+        import builtins
+
+        self.real = builtins.open
+        self.read = []
+
+    def __call__(self, path, *args, **kwargs):
+        if str(path).endswith((".yml", ".yaml")):
+            self.read.append(str(path))
+        return self.real(path, *args, **kwargs)
+
+
+def test_unchanged_files_are_not_read_again(tmp_path, description, monkeypatch):
+    cache = pc.PlanCache(str(tmp_path / "cache"))
+    store(cache, description)
+    later = pc.time.time_ns() + 10 * pc.RACY_NS  # the files are old by now
+    monkeypatch.setattr(pc.time, "time_ns", lambda: later)
+    assert cache.load_description(str(description), BASE, True) is not None  # hashes once
+    spy = _NoYaml()
+    monkeypatch.setattr(pc, "open", spy, raising=False)
+    assert cache.load_description(str(description), BASE, True) is not None
+    assert spy.read == []
+
+
+def test_files_changed_just_before_the_digest_are_hashed_again(tmp_path, description,
+                                                               monkeypatch):
+    cache = pc.PlanCache(str(tmp_path / "cache"))
+    store(cache, description)  # the files are seconds old: their stats are not trusted
+    spy = _NoYaml()
+    monkeypatch.setattr(pc, "open", spy, raising=False)
+    assert cache.load_description(str(description), BASE, True) is not None
+    assert spy.read  # read and hashed again
+
+
+@pytest.mark.parametrize("how", ["same size, mtime set back", "renamed over",
+                                 "size changed"])
+def test_a_changed_file_is_found_whatever_its_times_say(tmp_path, description, monkeypatch,
+                                                         how):
+    import time
+
+    cache = pc.PlanCache(str(tmp_path / "cache"))
+    store(cache, description)
+    later = pc.time.time_ns() + 10 * pc.RACY_NS
+    monkeypatch.setattr(pc.time, "time_ns", lambda: later)
+    assert cache.load_description(str(description), BASE, True) is not None
+    target = description / "provider.yml"
+    before = target.stat()
+    text = target.read_text(encoding="utf-8")
+    time.sleep(0.02)  # past the file system's time granularity
+    if how == "same size, mtime set back":
+        changed = text.replace("a", "b", 1)
+        assert len(changed) == len(text) and changed != text
+        target.write_text(changed, encoding="utf-8")
+        os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    elif how == "renamed over":
+        other = target.with_name("new.tmp")
+        other.write_text(text.replace("a", "b", 1), encoding="utf-8")
+        os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))
+        other.replace(target)
+    else:
+        target.write_text(text + "\n", encoding="utf-8")
+    assert cache.load_description(str(description), BASE, True) is None
