@@ -12,9 +12,12 @@ description:
     validation error stops the module before it connects to the directory.
   - Reads the actual state below O(base_dn) with one connection and one paged subtree search,
     asking only for the attributes it manages, and matches objects by C(hsaIdentity) (never by DN).
+    The read goes through the toolkit's own small LDAP client; writes go through ldap3.
   - Builds an ordered plan (add, modify, modrdn, delete) and applies it on one connection,
     or only reports it (check mode), or writes it as an LDIF change file plus a change request
     for the HSA agent (ombud) (O(export_dir)).
+  - Keeps a plan cache on the control node (O(cache)), so that a plan that changes nothing
+    costs little more than reading the directory.
   - Modifications delete the old values and add the new ones (never a blind replace), so a value
     someone else changed since the read makes that operation fail; the module reports the
     conflict instead of overwriting it.
