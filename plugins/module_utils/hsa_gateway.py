@@ -178,7 +178,7 @@ def _lean_search(conn, base_dn: str, attributes: list, page_size: int, reference
     while True:
         with conn.connection_lock:
             request = search_operation(
-                base_dn, "(objectClass=*)", ldap3.SUBTREE, ldap3.DEREF_ALWAYS, attributes,
+                base_dn, "(objectClass=*)", ldap3.SUBTREE, ldap3.DEREF_NEVER, attributes,
                 0, 0, False, conn.auto_escape, conn.auto_encode, None,
                 validator=conn.server.custom_validator, check_names=conn.check_names,
             )

@@ -254,9 +254,9 @@ def paged_search(conn, base_dn: str, ldap_filter: str, attributes, page_size: in
     search_scope = {"SUBTREE": ldap3.SUBTREE, "LEVEL": ldap3.LEVEL, "BASE": ldap3.BASE}[scope]
     cookie = None
     while True:
-        conn.search(
+        conn.search(  # aliases are never followed: one could lead out of the base DN
             base_dn, ldap_filter, search_scope=search_scope, attributes=attributes,
-            paged_size=page_size, paged_cookie=cookie,
+            paged_size=page_size, paged_cookie=cookie, dereference_aliases=ldap3.DEREF_NEVER,
         )
         result = conn.result or {}
         code = result.get("result")

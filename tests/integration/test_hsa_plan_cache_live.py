@@ -246,3 +246,29 @@ def test_export_from_the_steady_state_still_writes_the_files(box, tmp_path):
     exported = {Path(p).name: Path(p) for p in res["export"].values()}
     assert set(exported) == {"plan.ldif", "change-request.md", "change-request.csv"}
     assert all(p.is_file() for p in exported.values())
+
+
+def test_an_alias_never_leads_a_read_out_of_the_base_dn(box):
+    """An alias below the base DN that points outside it: every reader returns the alias
+    entry itself (aliases are never dereferenced), never the entry it points to."""
+    reconcile(small_model(), box.settings())
+    box.ldap_tool("ldapadd", input=(
+        "dn: o=Annan Vårdgivare,c=SE\nobjectClass: organization\no: Annan Vårdgivare\n"
+        "description: outside\n\n"
+        f"dn: cn=genväg,{PROV_DN}\nobjectClass: alias\nobjectClass: extensibleObject\n"
+        "cn: genväg\naliasedObjectName: o=Annan Vårdgivare,c=SE\n"))
+    base = PROV_DN
+    settings = box.settings(base_dn=base)
+    with open_wire(settings) as wire:
+        via_wire = [decode_entry(op)[0] for op in wire.search(base, ("*",))]
+    conn = box.connect(base_dn=base)
+    try:
+        via_ldap3 = [dn for dn, _ in search_raw(conn, base, ("*",))]
+        from ansible.module_utils.hsa_ldap import paged_search
+
+        via_paged = [e["dn"] for e in paged_search(conn, base, "(objectClass=*)", ["*"])]
+    finally:
+        conn.unbind()
+    for dns in (via_wire, via_ldap3, via_paged):
+        assert f"cn=genväg,{base}" in dns
+        assert all(dn.endswith(base) for dn in dns), dns
