@@ -332,7 +332,7 @@ def prepare(p: dict, base_dn: str | None, cache):
     provider = loaded.model.provider
     prepared = CachedDescription(findings, provider.name, provider.hsa_id, desired.entries,
                                  [fingerprint(e) for e in desired.entries])
-    cache.store_description(path, base_dn, p["strict_ids"], prepared)
+    cache.store_description(path, base_dn, p["strict_ids"], prepared, loaded.source_digest)
     return prepared, loaded.model, findings, []
 
 

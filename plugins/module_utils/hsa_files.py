@@ -7,6 +7,7 @@ file. Anything else: none.
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 
@@ -26,3 +27,16 @@ def description_files(path: str) -> list[tuple[str, str]]:
     if os.path.isfile(path):
         return [(path, os.path.basename(path))]
     return []
+
+
+def content_digest(parts) -> bytes:
+    """The digest of a description's content: ``parts`` are ``(shown path, bytes)`` of
+    each file, in the order of ``description_files``. The loader computes it from the
+    bytes it parsed, the plan cache from the files on disk: equal digests, equal input."""
+    h = hashlib.blake2b(digest_size=32)
+    for shown, data in parts:
+        name = shown.encode("utf-8", "surrogatepass")
+        for part in (name, data):
+            h.update(len(part).to_bytes(8, "big"))
+            h.update(part)
+    return h.digest()

@@ -237,7 +237,8 @@ def _lean_search(conn, base_dn: str, attributes: list, page_size: int, reference
             conn.result = result
             conn.response = None
         code = result.get("result")
-        if code not in (0, 32):  # 32 = noSuchObject: the base is not there yet (empty tree)
+        # 32 = noSuchObject: an empty tree, but only as the answer to the first page
+        if code not in (0, 32) or (code == 32 and cookie):
             raise LdapConnectError(_search_failure(base_dn, result))
         yield from page
         controls = result.get("controls") or {}

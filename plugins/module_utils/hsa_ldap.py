@@ -135,6 +135,12 @@ def check_settings(s: LdapSettings) -> LdapSettings:
             "hsa_ldap_bind_dn is set but no password was given "
             "(set hsa_ldap_bind_password from vault, or HSA_LDAP_BIND_PASSWORD)"
         )
+    if not s.client_cert and s.bind_dn and s.bind_password == "":
+        raise LdapConfigError(
+            "hsa_ldap_bind_password is empty: a bind with a name and no password is an "
+            "unauthenticated bind (RFC 4513 5.1.2), which a server may take as anonymous; "
+            "set the password (from vault), or leave hsa_ldap_bind_dn empty for anonymous"
+        )
     return replace(s, start_tls=start_tls)
 
 
@@ -263,7 +269,9 @@ def paged_search(conn, base_dn: str, ldap_filter: str, attributes, page_size: in
         # ldap3's return value only says whether entries came back (False for none, True for
         # a search the server ended with sizeLimitExceeded & co.): check the result code, or
         # a partial read would be taken for the whole tree.
-        if code not in (0, 32):  # 32 = noSuchObject: the base is not there yet (empty tree)
+        # 32 = noSuchObject: the base is not there yet (an empty tree), but only as the
+        # answer to the first page: later, the base went away in the middle of the read.
+        if code not in (0, 32) or (code == 32 and cookie):
             raise LdapConnectError(_search_failure(base_dn, result))
         for entry in conn.response or []:
             kind = entry.get("type")
@@ -296,6 +304,10 @@ def _search_failure(base_dn: str, result: dict) -> str:
                 "hsa_ldap_uri. Referrals are never followed")
     if code is None:
         return f"search under {base_dn} failed: the connection was lost ({detail})"
+    if code == 32:
+        return (f"search under {base_dn} failed: {detail}; the base DN went away while it "
+                "was read, so only part of the tree was seen and nothing was planned or "
+                "changed; run again")
     return f"search under {base_dn} failed: {detail}"
 
 

@@ -203,6 +203,8 @@ class ProviderModel:
 class LoadResult:
     model: ProviderModel | None
     findings: list[Finding]
+    # hsa_files.content_digest of the bytes that were parsed (None if a file was unreadable)
+    source_digest: bytes | None = None
 
     @property
     def errors(self) -> list[Finding]:

@@ -46,7 +46,7 @@ import sys
 import time
 import zlib
 
-from ansible.module_utils.hsa_files import description_files
+from ansible.module_utils.hsa_files import content_digest, description_files
 
 FORMAT = 2
 RACY_NS = 2_000_000_000  # a file changed this close to its digest is hashed again
@@ -219,7 +219,6 @@ class PlanCache:
         self.directory = os.path.abspath(os.path.expanduser(directory))
         self.warnings: list[str] = []
         self._usable: bool | None = None
-        self._desc_key: bytes | None = None
 
     # -- the folder and its files ------------------------------------------------------
 
@@ -232,16 +231,29 @@ class PlanCache:
         return True
 
     def usable(self) -> bool:
+        """True when the folder may be used: created 0700 when missing, a real folder (not
+        a symbolic link) this user owns and nobody else can write (one that others can
+        only read is tightened to 0700), and the toolkit's code can be read for the keys."""
         if self._usable is None:
+            self._usable = False
             try:
                 os.makedirs(self.directory, mode=0o700, exist_ok=True)
-                st = os.stat(self.directory)
-                self._usable = stat.S_ISDIR(st.st_mode) and self._check(
-                    st, f"folder {self.directory}")
-            except OSError as exc:
+                st = os.lstat(self.directory)
+                if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+                    self.warnings.append(
+                        f"the plan cache folder {self.directory} is a symbolic link or not "
+                        "a folder; it is not used")
+                    return False
+                if not self._check(st, f"folder {self.directory}"):
+                    return False
+                if st.st_mode & 0o077:
+                    os.chmod(self.directory, 0o700)
+                code_digest()
+            except (OSError, RuntimeError, ImportError, ValueError) as exc:
                 self.warnings.append(f"the plan cache folder {self.directory} cannot be "
                                      f"used ({exc}); the plan is made without it")
-                self._usable = False
+                return False
+            self._usable = True
         return self._usable
 
     def _path(self, kind: str, scope: bytes) -> str:
@@ -308,11 +320,12 @@ class PlanCache:
             if (isinstance(record, tuple) and len(record) == 3 and record[1] == stats
                     and all(max(st[4], st[5]) < record[2] - RACY_NS for st in stats)):
                 return record[0]
-        h = hashlib.blake2b(digest_size=32)
-        for full, shown in files:
-            with open(full, "rb") as handle:
-                h.update(_digest(shown, handle.read()))
-        digest = h.digest()
+        def contents():
+            for full, shown in files:
+                with open(full, "rb") as handle:
+                    yield shown, handle.read()
+
+        digest = content_digest(contents())
         if trust_stats and self.usable():
             self._write(path, scope, (digest, stats, snap))
         return digest
@@ -323,7 +336,6 @@ class PlanCache:
     def load_description(self, provider_path: str, base_dn: str,
                          strict_ids: bool) -> CachedDescription | None:
         """The cached description, when the files, options and code are unchanged."""
-        self._desc_key = None
         if not self.usable():
             return None
         try:
@@ -332,7 +344,6 @@ class PlanCache:
             return None  # the loader reports unreadable files
         if key is None:
             return None
-        self._desc_key = key
         payload = self._read(self._path("desc", self._description_scope(
             provider_path, base_dn)), key)
         if payload is None:
@@ -343,18 +354,15 @@ class PlanCache:
             return None
 
     def store_description(self, provider_path: str, base_dn: str, strict: bool,
-                          cached: CachedDescription) -> None:
-        """Keep ``cached`` under the key the last ``load_description`` computed, unless a
-        file changed while it was being read (then the key would not match the content)."""
-        if self._desc_key is None or not self.usable():
+                          cached: CachedDescription, source_digest: bytes | None) -> None:
+        """Keep ``cached`` under the key of the bytes it was made from (``source_digest``,
+        ``LoadResult.source_digest``): whatever happened to the files meanwhile, it is only
+        used again for exactly these bytes."""
+        if source_digest is None or not self.usable():
             return
-        try:
-            if self._description_key(provider_path, base_dn, strict) != self._desc_key:
-                return
-        except OSError:
-            return
+        key = _digest(code_digest(), base_dn, strict, source_digest)
         self._write(self._path("desc", self._description_scope(provider_path, base_dn)),
-                    self._desc_key, _pack_description(cached))
+                    key, _pack_description(cached))
 
     # -- entries in sync ---------------------------------------------------------------
 

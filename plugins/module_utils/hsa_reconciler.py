@@ -145,7 +145,8 @@ def reconcile(
 
                 op_of = {id(a): op for a, op in zip(actual, raw_ops, strict=True)}
                 fp_of = {id(e): fp for e, fp in zip(desired.entries, fingerprints, strict=True)}
-                new_facts = {op_of[id(a)]: fp_of[id(w)] for w, a in plan.in_sync}
+                new_facts = {op_of[id(a)]: fp_of[id(w)] for w, a in plan.in_sync
+                             if _exact(w, a)}
                 new_facts.update((op_of[id(a)], BASE_ENTRY) for a in plan.base_entries)
                 # Only this read's facts are kept: those of entries since changed go.
                 kept.store_sync(settings.uri, base_dn, wanted, new_facts, before=facts)
@@ -165,6 +166,19 @@ def reconcile(
                          backup_file=backup_file, retries=retries, report_file=report_file)
     finally:
         link.close()
+
+
+def _exact(want, entry) -> bool:
+    """True when ``entry`` holds exactly what ``want`` describes, spelled the same (DN,
+    every value, in order), so that a TwinEntry of ``want`` can stand in for it. An entry
+    that only matches (other case, spaces, order) is in sync but stays compared."""
+    from ansible.module_utils.hsa_ldap_map import TwinEntry
+
+    if type(entry) is TwinEntry:
+        return True
+    return entry.dn == want.dn and entry.attributes == {
+        "objectClass": tuple(want.object_classes),
+        **{k: tuple(v) for k, v in want.attributes.items() if v}}
 
 
 def _desired(prepared):

@@ -18,7 +18,7 @@ from datetime import date, datetime
 import yaml
 from ansible.module_utils import hsa_rules as rules
 from ansible.module_utils.hsa_crosscheck import Entry, Ref, add_finding, cross_check
-from ansible.module_utils.hsa_files import description_files
+from ansible.module_utils.hsa_files import content_digest, description_files
 from ansible.module_utils.hsa_model import (
     ERROR,
     WARNING,
@@ -764,8 +764,10 @@ def _load(path: str, strict_ids: bool) -> LoadResult:
 
     providers, units, people, commissions = [], [], [], []
     unreadable = False
+    sources: list[tuple[str, bytes | None]] = []
     for full, display in files:
         doc = read_yaml_file(full, display)
+        sources.append((display, doc.data))
         findings.extend(doc.findings)
         unreadable = unreadable or bool(doc.findings)
         if doc.empty:
@@ -803,4 +805,7 @@ def _load(path: str, strict_ids: bool) -> LoadResult:
         people=tuple(e.obj for e in people),
         commissions=tuple(e.obj for e in commissions),
     )
-    return LoadResult(model, findings)
+    digest = None
+    if all(data is not None for _, data in sources):
+        digest = content_digest(sources)
+    return LoadResult(model, findings, digest)

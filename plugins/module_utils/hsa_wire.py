@@ -428,6 +428,7 @@ class WireConnection:
                 control = _tlv(0xA0, _tlv(0x30, _str(PAGED_RESULTS) + _str(value)))
                 mid = self._next_id()
                 self.sock.sendall(_message(mid, request, control))
+                sent = cookie
                 if matching:
                     page, next_cookie, done_at = matching.pop(0)
                     if self._same_page(page):
@@ -448,8 +449,8 @@ class WireConnection:
                 if self._log is not None:
                     answer.pages.append((b"".join(self._log), cookie or b"", self._done_at))
                     self._log = None
-                if result["result"] == 32:  # noSuchObject: the base is not there (empty)
-                    entries.clear()
+                if result["result"] == 32 and not sent:  # noSuchObject on the first
+                    entries.clear()  # page: the base is not there (an empty tree)
                     return answer
                 if result["result"] != 0:
                     raise LdapConnectError(_search_failure(base_dn, result))

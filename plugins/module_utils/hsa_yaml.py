@@ -81,6 +81,7 @@ class YamlDoc:
     root: yaml.Node | None = None
     empty: bool = False
     findings: list[Finding] = field(default_factory=list)
+    data: bytes | None = None  # the bytes read (None when the file could not be read)
 
 
 def _error(doc: YamlDoc, line: int, message: str, hint: str, value=None) -> None:
@@ -106,6 +107,7 @@ def read_yaml_file(path: str, display: str) -> YamlDoc:
     except OSError as exc:
         _error(doc, 0, f"cannot be read: {exc.strerror or exc}", "check the path and permissions")
         return doc
+    doc.data = data
     return read_yaml_bytes(data, display, doc)
 
 

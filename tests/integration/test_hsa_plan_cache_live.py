@@ -272,3 +272,19 @@ def test_an_alias_never_leads_a_read_out_of_the_base_dn(box):
     for dns in (via_wire, via_ldap3, via_paged):
         assert f"cn=genväg,{base}" in dns
         assert all(dn.endswith(base) for dn in dns), dns
+
+
+def test_an_entry_that_only_matches_is_never_replaced_by_its_twin(box, tmp_path):
+    """Values that differ only in case are in sync (no change), but the entry keeps being
+    compared: a twin would show the description's spelling in messages and diffs."""
+    cache = PlanCache(str(tmp_path / "cache"))
+    m = small_model()
+    reconcile(m, box.settings())
+    p2 = f"hsaIdentity=SE5565594230-P2,ou=Mottagning Norr,{PROV_DN}"
+    box.ldap_tool("ldapmodify", input=f"dn: {p2}\nchangetype: modify\nreplace: hsaTitle\n"
+                                      "hsaTitle: SJUKSKÖTERSKA\n")
+    for _ in range(3):
+        result = plans(box, m, cache)
+        assert not any(result["counts"].values())
+    assert result["cache"]["entries_compared"] == 2  # that person and the base entry
+    assert result["cache"]["entries_in_sync"] == 7

@@ -32,19 +32,20 @@ def description(tmp_path):
 
 
 def prepared(folder, base=BASE, strict=True):
+    """(CachedDescription, digest of the bytes parsed) as the module makes them."""
     loaded = load_provider(folder, strict_ids=strict)
     assert loaded.model is not None, loaded.errors
     desired = desired_entries(loaded.model, base)
     return pc.CachedDescription(
         [str(f) for f in loaded.findings], loaded.model.provider.name,
         loaded.model.provider.hsa_id, desired.entries,
-        [pc.fingerprint(e) for e in desired.entries])
+        [pc.fingerprint(e) for e in desired.entries]), loaded.source_digest
 
 
 def store(cache, folder, base=BASE, strict=True):
     assert cache.load_description(str(folder), base, strict) is None
-    c = prepared(folder, base, strict)
-    cache.store_description(str(folder), base, strict, c)
+    c, digest = prepared(folder, base, strict)
+    cache.store_description(str(folder), base, strict, c, digest)
     return c
 
 
@@ -103,14 +104,24 @@ def test_other_options_or_code_are_a_miss(tmp_path, description, monkeypatch):
     assert cache.load_description(str(description), BASE, True) is None
 
 
-def test_a_file_changed_while_it_was_read_is_not_cached(tmp_path, description):
+def test_a_description_is_kept_under_the_bytes_it_was_made_from(tmp_path, description):
+    """Files that change while the loader reads them (a branch switched and back, say):
+    the description is only ever used for the bytes that were parsed."""
     cache = pc.PlanCache(str(tmp_path / "cache"))
+    target = description / "provider.yml"
+    original = target.read_text(encoding="utf-8")
     assert cache.load_description(str(description), BASE, True) is None
-    c = prepared(description)
-    (description / "provider.yml").write_text(
-        (description / "provider.yml").read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    cache.store_description(str(description), BASE, True, c)
-    assert not list((tmp_path / "cache").glob("desc-*"))
+    edited = original.replace("name: Sjöviks", "name: Sjövik", 1)
+    assert edited != original
+    target.write_text(edited, encoding="utf-8")  # the loader sees the edited file
+    c, digest = prepared(description)
+    target.write_text(original, encoding="utf-8")  # and it is back before the store
+    cache.store_description(str(description), BASE, True, c, digest)
+    assert cache.load_description(str(description), BASE, True) is None  # not the original
+    target.write_text(edited, encoding="utf-8")
+    back = cache.load_description(str(description), BASE, True)
+    assert back is not None and back.provider_name == c.provider_name == (
+        "Sjövik Vårdcentraler AB")
 
 
 def test_code_modules_are_every_module_a_cached_answer_depends_on():
@@ -195,7 +206,7 @@ def test_a_damaged_cache_file_is_a_miss_and_is_rewritten(tmp_path, description, 
     path.write_bytes(data)
     cache = pc.PlanCache(str(folder))
     assert cache.load_description(str(description), BASE, True) is None
-    cache.store_description(str(description), BASE, True, prepared(description))
+    cache.store_description(str(description), BASE, True, *prepared(description))
     assert pc.PlanCache(str(folder)).load_description(str(description), BASE, True)
 
 
@@ -214,7 +225,7 @@ def test_an_unusable_folder_costs_speed_only(tmp_path, description):
     blocker.write_text("not a folder", encoding="utf-8")
     cache = pc.PlanCache(str(blocker / "cache"))
     assert cache.load_description(str(description), BASE, True) is None
-    cache.store_description(str(description), BASE, True, prepared(description))
+    cache.store_description(str(description), BASE, True, *prepared(description))
     assert cache.load_sync("ldap://h", BASE, ("cn",)) == {}
     assert "cannot be used" in cache.warnings[0]
 
@@ -266,7 +277,7 @@ def test_all_in_sync_needs_facts_and_a_description():
 def test_fingerprints_change_with_everything_a_comparison_depends_on(description):
     from dataclasses import replace
 
-    e = prepared(description).entries[-1]
+    e = prepared(description)[0].entries[-1]
     base = pc.fingerprint(e)
     variants = [
         replace(e, dn="x" + e.dn), replace(e, hsa_id=e.hsa_id + "X"),
@@ -347,3 +358,23 @@ def test_a_changed_file_is_found_whatever_its_times_say(tmp_path, description, m
     else:
         target.write_text(text + "\n", encoding="utf-8")
     assert cache.load_description(str(description), BASE, True) is None
+
+
+def test_a_folder_others_may_read_is_tightened_and_a_symlinked_one_is_not_used(tmp_path):
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    assert pc.PlanCache(str(folder)).usable()
+    assert folder.stat().st_mode & 0o777 == 0o700
+    link = tmp_path / "link"
+    link.symlink_to(folder)
+    cache = pc.PlanCache(str(link))
+    assert not cache.usable() and "symbolic link" in cache.warnings[0]
+
+
+def test_code_that_cannot_be_read_turns_the_cache_off_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setattr(pc, "_code_digest", None)
+    monkeypatch.setattr(pc, "CODE_MODULES", ("no_such_module_here",))
+    cache = pc.PlanCache(str(tmp_path / "cache"))
+    assert cache.load_sync("ldap://h", BASE, ("cn",)) == {}
+    assert not cache.usable() and "cannot be used" in cache.warnings[0]

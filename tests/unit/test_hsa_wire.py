@@ -276,3 +276,22 @@ def test_kept_pages_are_checked_before_a_read_stops_at_their_end(damage):
     conn, _ = wire([list(p) for p in script], 64)
     answer = conn.read(BASE, ["cn"], page_size=2, expected=kept)
     assert not answer.unchanged and answer.entries == ENTRIES
+
+
+def test_the_base_going_away_after_the_first_page_is_an_error_not_an_empty_tree():
+    page1 = [(None, ENTRIES[0], b""), (None, *done(cookie=b"c1"))]
+    page2 = [(None, *done(code=32, cookie=None))]
+    conn, _ = wire([page1, page2], 64)
+    with pytest.raises(LdapConnectError, match="went away"):
+        conn.search(BASE, ["cn"], page_size=1)
+
+
+def test_an_empty_password_is_refused_before_any_connection():
+    """A simple bind with a name and an empty password is "unauthenticated" (RFC 4513
+    5.1.2): a server may accept it as anonymous, and the read would be partial."""
+    from ansible.module_utils.hsa_ldap import LdapConfigError, check_settings
+
+    with pytest.raises(LdapConfigError, match="empty"):
+        check_settings(LdapSettings(uri="ldaps://h", base_dn=BASE, bind_dn="cn=x",
+                                    bind_password=""))
+    assert check_settings(LdapSettings(uri="ldaps://h", base_dn=BASE))  # anonymous: fine
