@@ -223,8 +223,8 @@ apply:
       description: True when Ctrl-C (SIGINT) or SIGTERM stopped the apply.
       type: bool
     in_flight:
-      description: Operations sent without an answer when the run was interrupted (they may
-        or may not have been applied).
+      description: Operations sent without an answer when the run was interrupted or the
+        connection was lost (they may or may not have been applied).
       type: list
       elements: dict
 report_file:

@@ -297,7 +297,7 @@ class ApplyResult:
     not_applied: list[OpResult] = field(default_factory=list)
     retries: int = 0
     interrupted: bool = False  # Ctrl-C / SIGTERM stopped the run
-    unknown: list[OpResult] = field(default_factory=list)  # sent, no answer (interrupted)
+    unknown: list[OpResult] = field(default_factory=list)  # sent, no answer (may be applied)
 
     @property
     def ok(self) -> bool:
@@ -553,10 +553,14 @@ def apply_summary(result: ApplyResult, total: int) -> str:
         return f"{len(result.applied)} of {total} operations applied"
     failed = result.failed
     kind = "conflict" if result.conflict else "failure"
+    unknown = ""
+    if result.unknown:
+        unknown = (f"{len(result.unknown)} were sent without an answer (may or may not have "
+                   f"been applied: {_ranges(r.index for r in result.unknown)}), ")
     return (
         f"apply stopped at operation {failed.index + 1} of {total} "
         f"({failed.op} {failed.dn}) with a {kind}: {failed.message}. "
-        f"{len(result.applied)} operations were applied, "
+        f"{len(result.applied)} operations were applied, {unknown}"
         f"{len(result.not_applied)} were not; run again to converge."
     )
 
@@ -658,11 +662,13 @@ def _apply(using, ops, result, answered, in_flight, reconnect, retries, backoff,
         if i not in answered and conn is not None and _lean_ok(conn):
             window = _window(ops, i)
             if len(window) > 1:
-                in_flight.update(range(i, i + len(window)))
+                in_flight.update(range(i, i + len(window)))  # for an interrupt mid-send
                 if report is not None:
                     report.sent(i, i + len(window) - 1)
-                _send_window(conn, window, i, answered)
-                in_flight.difference_update(answered)
+                sent: set[int] = set()
+                _send_window(conn, window, i, answered, sent)
+                in_flight.intersection_update(sent)  # really sent ...
+                in_flight.difference_update(answered)  # ... and not answered
         if i not in answered and report is not None:
             report.sent(i, i)
         attempt, after_drop, outcome = 0, False, None
@@ -753,6 +759,11 @@ def _apply(using, ops, result, answered, in_flight, reconnect, retries, backoff,
                 result.applied.append(ahead)
                 if report is not None:
                     report.done(ahead)
+            elif j in in_flight and j not in answered:  # sent ahead, the answer never came
+                result.unknown.append(OpResult(
+                    j, o.op, o.dn, o.hsa_id, "unknown",
+                    "sent before the connection was lost, no answer: may or may not have "
+                    "been applied"))
             else:
                 result.not_applied.append(OpResult(j, o.op, o.dn, o.hsa_id, "not_applied"))
         in_flight.clear()
@@ -781,7 +792,8 @@ def _window(ops, start: int) -> list:
     return window
 
 
-def _send_window(conn, window, start: int, answers: dict | None = None) -> dict:
+def _send_window(conn, window, start: int, answers: dict | None = None,
+                 sent: set | None = None) -> dict:
     """Send ``window`` without waiting, then read the answers (any order) into ``answers``
     (by operation index) as they come in, so an interrupt leaves the ones already read.
 
@@ -799,6 +811,8 @@ def _send_window(conn, window, start: int, answers: dict | None = None) -> dict:
                 message_id = conn.server.next_message_id()
                 conn.socket.sendall(encode_request(message_id, op))
                 pending[message_id] = (start + k, op)
+                if sent is not None:
+                    sent.add(start + k)
             while pending:
                 messages = strategy.receiving()
                 if not messages:

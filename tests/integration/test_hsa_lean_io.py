@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.module_utils import hsa_gateway
-from ansible.module_utils.hsa_gateway import apply_plan, read_entries, search_raw
+from ansible.module_utils.hsa_gateway import apply_plan, apply_summary, read_entries, search_raw
 from ansible.module_utils.hsa_ldap_map import READ_ATTRIBUTES, desired_entries, parse_dn
 from ansible.module_utils.hsa_plan import make_plan, render_ldif
 from ansible.module_utils.hsa_reconciler import reconcile
@@ -214,11 +214,12 @@ def _exists(box, dn) -> bool:
 
 def _report_matches_directory(box, plan, result):
     seen = sorted([r.index for r in result.applied] + [r.index for r in result.not_applied]
+                  + [r.index for r in result.unknown]
                   + ([result.failed.index] if result.failed else []))
     assert seen == list(range(len(plan.operations)))  # every operation reported once
     for r in result.applied:
         assert _exists(box, r.dn), r
-    for r in result.not_applied:
+    for r in result.not_applied:  # "not applied" is a promise; "unknown" is not
         assert not _exists(box, r.dn), r
 
 
@@ -256,6 +257,53 @@ def test_a_drop_inside_a_window_reports_what_was_applied_then_converges(
     present = sum(_exists(box, o.dn) for o in plan.operations)
     assert run(box, m)["counts"]["add"] == 8 - present
     assert run(box, m)["changed"] is False
+
+
+class _DeafAfterSend:
+    """Socket stand-in: after the n-th request is sent, no answer ever arrives (the server
+    still gets and applies what was sent): a connection lost between request and answer."""
+
+    def __init__(self, sock, n):
+        self._sock, self._left = sock, n
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+    def sendall(self, data, *args):
+        self._left -= 1
+        return self._sock.sendall(data, *args)
+
+    def recv(self, *args):
+        if self._left <= 0:
+            import time
+
+            time.sleep(0.3)  # the server applies what it got
+            raise ConnectionResetError("connection reset (test)")
+        return self._sock.recv(*args)
+
+
+def test_operations_sent_when_the_connection_is_lost_are_unknown_not_unapplied(
+        box, monkeypatch):
+    """Adds sent in one window whose answers never come may well be in the directory: the
+    result must say "may or may not have been applied", never "not applied". (Only the
+    lean path sends windows of operations.)"""
+    monkeypatch.setenv("HSA_LDAP_LEAN", "1")
+    run(box, replace(_ten_people(), people=()))
+    conn = box.connect()
+    plan = make_plan(desired_entries(_ten_people(), box.base_dn),
+                     read_entries(conn, box.base_dn), box.base_dn)
+    conn.socket = _DeafAfterSend(conn.socket, 10)  # the whole window of ten goes out
+
+    def no_reconnect():
+        raise OSError("the server is gone (test)")
+
+    result, _ = apply_plan(conn, plan, reconnect=no_reconnect, retries=1,
+                           sleep=lambda s: None)
+    assert not result.ok and result.failed.index == 0
+    assert len(result.unknown) == 9 and not result.not_applied
+    assert all(_exists(box, r.dn) for r in result.unknown)  # they were applied
+    _report_matches_directory(box, plan, result)
+    assert "may or may not have been applied" in apply_summary(result, len(plan.operations))
 
 
 def test_a_search_on_a_dead_server_is_a_clear_error(hsa_sandbox_factory, monkeypatch):
