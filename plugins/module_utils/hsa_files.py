@@ -29,14 +29,19 @@ def description_files(path: str) -> list[tuple[str, str]]:
     return []
 
 
+def digest_of(parts, size: int = 32) -> bytes:
+    """BLAKE2b over ``parts`` (bytes as they are, anything else as UTF-8 text), each
+    prefixed with its length, so that no two different lists of parts give one input."""
+    h = hashlib.blake2b(digest_size=size)
+    for part in parts:
+        data = part if isinstance(part, bytes) else str(part).encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.digest()
+
+
 def content_digest(parts) -> bytes:
     """The digest of a description's content: ``parts`` are ``(shown path, bytes)`` of
     each file, in the order of ``description_files``. The loader computes it from the
     bytes it parsed, the plan cache from the files on disk: equal digests, equal input."""
-    h = hashlib.blake2b(digest_size=32)
-    for shown, data in parts:
-        name = shown.encode("utf-8", "surrogatepass")
-        for part in (name, data):
-            h.update(len(part).to_bytes(8, "big"))
-            h.update(part)
-    return h.digest()
+    return digest_of(item for pair in parts for item in pair)

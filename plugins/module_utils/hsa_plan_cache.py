@@ -46,7 +46,7 @@ import sys
 import time
 import zlib
 
-from ansible.module_utils.hsa_files import content_digest, description_files
+from ansible.module_utils.hsa_files import content_digest, description_files, digest_of
 
 FORMAT = 2
 RACY_NS = 2_000_000_000  # a file changed this close to its digest is hashed again
@@ -87,12 +87,7 @@ def default_cache_dir(environ=None) -> str:
 
 
 def _digest(*parts, size: int = 32) -> bytes:
-    h = hashlib.blake2b(digest_size=size)
-    for p in parts:
-        data = p if isinstance(p, bytes) else str(p).encode("utf-8", "surrogatepass")
-        h.update(len(data).to_bytes(8, "big"))
-        h.update(data)
-    return h.digest()
+    return digest_of(parts, size)
 
 
 def fingerprint(entry) -> bytes:

@@ -105,8 +105,7 @@ def reconcile(
         fast = answer.unchanged and not references
         if fast and export_dir is None:
             out.update(seen[1])  # the plan without changes, as it was rendered then
-            out["cache"] = {"description": "hit" if model is None else "miss",
-                            "entries_in_sync": len(fingerprints), "entries_compared": 0}
+            out["cache"] = _cache_use(model, len(fingerprints), 0)
             return out
         if not fast:
             raw_ops = answer.entries
@@ -156,16 +155,19 @@ def reconcile(
         if cache is not None:
             twins = len(fingerprints) if fast else sum(
                 1 for a in actual if type(a) is TwinEntry)
-            out["cache"] = {
-                "description": "hit" if model is None else "miss",
-                "entries_in_sync": twins,
-                "entries_compared": 0 if fast else len(actual) - twins,
-            }
+            out["cache"] = _cache_use(model, twins, 0 if fast else len(actual) - twins)
         return _conclude(plan, out, link, references, raw, raw_ops, provider_name,
                          provider_hsa_id, check_mode=check_mode, export_dir=export_dir,
                          backup_file=backup_file, retries=retries, report_file=report_file)
     finally:
         link.close()
+
+
+def _cache_use(model, in_sync: int, compared: int) -> dict:
+    """The module's ``cache`` result: the description came from the cache when no model
+    was read, and how many entries were known to be in sync or compared."""
+    return {"description": "hit" if model is None else "miss", "entries_in_sync": in_sync,
+            "entries_compared": compared}
 
 
 def _exact(want, entry) -> bool:
