@@ -31,7 +31,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(VENV)/bin/python -m pip install -q -r requirements.txt -r requirements-dev.txt
 	@touch $@
 
-venv: $(STAMP) ## Create .venv and install the Python requirements
+COLLECTION_LINK := .cache/collections/ansible_collections/webcert_siths/onboarding
+
+$(COLLECTION_LINK):
+	@$(PYTHON) tools/collection_path.py >/dev/null
+
+venv: $(STAMP) $(COLLECTION_LINK) ## Create .venv, install the Python requirements, link the collection
 
 system-deps: ## Install slapd, ldap-utils and chromium with apt when missing
 	@tools/ensure-system-deps

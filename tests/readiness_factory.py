@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from ansible.module_utils.hsa_model import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
     Commission,
     Onboarding,
     Origin,

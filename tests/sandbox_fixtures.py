@@ -35,7 +35,9 @@ class Sandbox:
     port = property(lambda self: self.info.port)
 
     def settings(self, **overrides):
-        from ansible.module_utils.hsa_ldap import LdapSettings
+        from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+            LdapSettings,
+        )
 
         values = {
             "uri": self.uri, "base_dn": self.base_dn, "bind_dn": self.bind_dn,
@@ -45,7 +47,9 @@ class Sandbox:
         return LdapSettings(**values)
 
     def connect(self, **overrides):
-        from ansible.module_utils.hsa_ldap import connect
+        from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+            connect,
+        )
 
         return connect(self.settings(**overrides))
 

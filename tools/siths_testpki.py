@@ -331,7 +331,7 @@ def write_pki(out: Path, pki: TestPki, people: list[tuple[str, str, str]]) -> di
 def publish_ldap(issued: dict[str, list[IssuedCert]]) -> list[str]:
     """Replace ``userCertificate;binary`` on each person's entry (found by hsaIdentity)."""
     import ldap3
-    from ansible.module_utils.hsa_ldap import (  # type: ignore[import-not-found]
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (  # type: ignore[import-not-found]
         connect,
         escape_filter_value,
         settings_from_env,
@@ -380,10 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     manifest = write_pki(args.out, pki, people)
     print(f"test PKI written to {args.out} ({len(people)} people)")
     if args.publish_ldap:
-        root = Path(__file__).resolve().parent.parent
-        import ansible.module_utils
+        import collection_path
 
-        ansible.module_utils.__path__.append(str(root / "plugins" / "module_utils"))
+        collection_path.ensure()
         for line in publish_ldap(manifest["_issued"]):
             print(line)
     return 0

@@ -7,17 +7,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import ansible.module_utils
-
-# ansible-core does not put the project's module_utils folder on the controller's
-# import path for filter plugins; add it relative to this file (idempotent).
-_MODULE_UTILS = str(Path(__file__).resolve().parent.parent / "module_utils")
-if _MODULE_UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(_MODULE_UTILS)
-
-from ansible.module_utils.drift_report import (  # noqa: E402
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.drift import (
     build_drift,
     render_junit,
     summary_json,

@@ -7,24 +7,14 @@ lists every problem.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import ansible.module_utils
 from ansible.errors import AnsibleFilterError
-
-# ansible-core does not put the project's module_utils folder on the controller's
-# import path for filter plugins; add it relative to this file (idempotent).
-_MODULE_UTILS = str(Path(__file__).resolve().parent.parent / "module_utils")
-if _MODULE_UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(_MODULE_UTILS)
-
-from ansible.module_utils.win_policy import (  # noqa: E402
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.policy import (
     browser_list_keys,
     browser_registry_ops,
     netid_allowed_ops,
     value_names_by_key,
 )
-from ansible.module_utils.win_versions import (  # noqa: E402
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.versions import (
     build_report,
     certificate_thumbprint,
     client_conflicts,

@@ -30,8 +30,7 @@ UNIT_ID = f"SE{ORG}-E1"
 _RUNNER = textwrap.dedent(
     f"""
     import runpy, sys
-    import ansible.module_utils
-    ansible.module_utils.__path__.append({str(ROOT / "plugins" / "module_utils")!r})
+    sys.path.insert(0, {str(ROOT / ".cache" / "collections")!r})
     path = sys.argv.pop(1)
     runpy.run_path(path, run_name="__main__")
     """
@@ -86,10 +85,10 @@ def write_tree(folder: Path, files: dict[str, str | bytes]) -> Path:
 
 def run_module(name: str, args: dict, *, check: bool = False, diff: bool = False,
                env: dict | None = None, timeout: float = 120) -> tuple[int, dict, str]:
-    """Run library/<name>.py as Ansible does. Returns (exit code, result, stdout + stderr)."""
+    """Run plugins/modules/<name>.py as Ansible does. Returns (exit code, result, stdout + stderr)."""
     payload = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
     proc = subprocess.run(
-        [PYTHON, "-c", _RUNNER, str(ROOT / "library" / f"{name}.py"),
+        [PYTHON, "-c", _RUNNER, str(ROOT / "plugins" / "modules" / f"{name}.py"),
          json.dumps({"ANSIBLE_MODULE_ARGS": payload})],
         capture_output=True, text=True, env=env if env is not None else dict(os.environ),
         timeout=timeout, check=False, cwd=ROOT,
@@ -103,7 +102,7 @@ def run_module(name: str, args: dict, *, check: bool = False, diff: bool = False
 
 
 def start_module(name: str, args: dict, *, env: dict | None = None) -> subprocess.Popen:
-    """Start library/<name>.py as ``run_module`` does, without waiting (to signal it).
+    """Start plugins/modules/<name>.py as ``run_module`` does, without waiting (to signal it).
 
     SIGINT starts with its default action, as for a command in a terminal: pytest run as
     a background job (``pytest &`` without job control) ignores SIGINT, and children
@@ -111,7 +110,7 @@ def start_module(name: str, args: dict, *, env: dict | None = None) -> subproces
     """
     payload = dict(args, _ansible_check_mode=False, _ansible_diff=False)
     return subprocess.Popen(
-        [PYTHON, "-c", _RUNNER, str(ROOT / "library" / f"{name}.py"),
+        [PYTHON, "-c", _RUNNER, str(ROOT / "plugins" / "modules" / f"{name}.py"),
          json.dumps({"ANSIBLE_MODULE_ARGS": payload})],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=env if env is not None else dict(os.environ), cwd=ROOT,

@@ -43,7 +43,9 @@ PEOPLE = 30
 
 
 def _model(folder):
-    from ansible.module_utils.hsa_model import load_provider
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
+        load_provider,
+    )
 
     loaded = load_provider(folder)
     assert loaded.model is not None, [str(f) for f in loaded.errors]
@@ -93,7 +95,9 @@ def slow_box(hsa_sandbox_factory):
 
 
 def test_server_stopped_mid_apply_then_restarted_converges(slow_box, description):
-    from ansible.module_utils.hsa_reconciler import reconcile
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
+        reconcile,
+    )
 
     box, uri = slow_box
     model = _model(description)
@@ -117,7 +121,9 @@ def test_server_stopped_mid_apply_then_restarted_converges(slow_box, description
 
 
 def test_server_restarted_during_the_retry_window_recovers_in_one_run(slow_box, description):
-    from ansible.module_utils.hsa_reconciler import reconcile
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
+        reconcile,
+    )
 
     box, uri = slow_box
 
@@ -165,7 +171,9 @@ def test_frozen_server_through_the_playbook_honours_hsa_ldap_timeout(
 
 
 def test_server_frozen_mid_apply_stops_in_bounded_time_then_converges(slow_box, description):
-    from ansible.module_utils.hsa_reconciler import reconcile
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
+        reconcile,
+    )
 
     box, uri = slow_box
     pid = box.info.pid

@@ -199,7 +199,9 @@ IDS_WITH_SPECIALS = [
 def test_hsa_ids_with_specials_reach_ldap_verbatim_and_address_only_their_entry(box):
     """Defence in depth: the validator refuses such ids, but a model built in code must
     still not widen a search or address another entry."""
-    from ansible.module_utils.hsa_reconciler import reconcile
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
+        reconcile,
+    )
     from hsa_builders import model, person, provider, unit
 
     uid = f"SE{ORG}-E1"
@@ -215,7 +217,10 @@ def test_hsa_ids_with_specials_reach_ldap_verbatim_and_address_only_their_entry(
     for ident in IDS_WITH_SPECIALS:
         assert ident.strip() in {k.strip() for k in found}, (ident, sorted(found))
     # exactly one entry per id: search each one with an escaped filter
-    from ansible.module_utils.hsa_ldap import escape_filter_value, paged_search
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        escape_filter_value,
+        paged_search,
+    )
 
     conn = box.connect()
     try:

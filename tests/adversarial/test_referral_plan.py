@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.hsa_gateway import ApplyResult, OpResult, _ranges, apply_summary
-from ansible.module_utils.hsa_plan import Operation, Plan, refuse_referred, render_text
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.gateway import (
+    ApplyResult,
+    OpResult,
+    _ranges,
+    apply_summary,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (
+    Operation,
+    Plan,
+    refuse_referred,
+    render_text,
+)
 
 REF = "ou=Remote,o=Adv AB,c=SE"
 URL = "ldap://hsa.elsewhere.example/ou=Remote,c=SE"

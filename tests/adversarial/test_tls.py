@@ -109,8 +109,12 @@ def _port_open(port: int) -> bool:
 
 def _refused(box, **overrides):
     """Both clients refuse: ldap3 (hsa_ldap.connect, every write) and hsa_wire (the read)."""
-    from ansible.module_utils.hsa_ldap import LdapConnectError
-    from ansible.module_utils.hsa_wire import open_wire
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        LdapConnectError,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
+        open_wire,
+    )
 
     texts = []
     for client in (box.connect, lambda **o: open_wire(box.settings(**o))):
@@ -130,7 +134,9 @@ def test_expired_and_wrong_hostname_server_certificates_are_refused(bad_server, 
     _refused(box, uri=box.ldaps_uri)                     # ldaps://
     conn = box.connect(validate_certs=False)             # the lab opt-out does connect,
     conn.unbind()                                        # so the refusal above is the check
-    from ansible.module_utils.hsa_wire import open_wire
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
+        open_wire,
+    )
 
     open_wire(box.settings(validate_certs=False)).close()
 
@@ -153,7 +159,9 @@ def test_untrusted_server_certificate_is_refused(hsa_sandbox, tmp_path):
 
 
 def test_plain_ldap_without_starttls_is_refused_unless_allowed(hsa_sandbox, tmp_path):
-    from ansible.module_utils.hsa_ldap import LdapConfigError
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        LdapConfigError,
+    )
 
     with pytest.raises(LdapConfigError) as err:
         hsa_sandbox.connect(start_tls=False)
@@ -166,7 +174,9 @@ def test_plain_ldap_without_starttls_is_refused_unless_allowed(hsa_sandbox, tmp_
     conn = hsa_sandbox.connect(start_tls=False, allow_plaintext=True)  # explicitly allowed
     assert not conn.tls_started
     conn.unbind()
-    from ansible.module_utils.hsa_wire import open_wire
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
+        open_wire,
+    )
 
     with open_wire(hsa_sandbox.settings(start_tls=False, allow_plaintext=True)) as wire:
         assert not hasattr(wire.sock, "version")  # a plain socket, as asked for
@@ -174,7 +184,9 @@ def test_plain_ldap_without_starttls_is_refused_unless_allowed(hsa_sandbox, tmp_
 
 
 def test_client_certificate_binds_and_one_from_another_ca_is_refused(hsa_sandbox, tmp_path):
-    from ansible.module_utils.hsa_ldap import LdapConnectError
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        LdapConnectError,
+    )
 
     hsa_sandbox.reset()
     cert_only = {"bind_dn": None, "bind_password": None}
@@ -198,7 +210,9 @@ def test_client_certificate_binds_and_one_from_another_ca_is_refused(hsa_sandbox
     with pytest.raises(LdapConnectError) as err:
         hsa_sandbox.connect(**fake, **cert_only)
     assert "refused the bind" in str(err.value) or "could not" in str(err.value)
-    from ansible.module_utils.hsa_wire import open_wire
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
+        open_wire,
+    )
 
     with pytest.raises(LdapConnectError) as err:
         open_wire(hsa_sandbox.settings(**fake, **cert_only))

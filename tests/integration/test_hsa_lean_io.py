@@ -9,11 +9,27 @@ swap names in one run (planned with a temporary name).
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils import hsa_gateway
-from ansible.module_utils.hsa_gateway import apply_plan, apply_summary, read_entries, search_raw
-from ansible.module_utils.hsa_ldap_map import READ_ATTRIBUTES, desired_entries, parse_dn
-from ansible.module_utils.hsa_plan import make_plan, render_ldif
-from ansible.module_utils.hsa_reconciler import reconcile
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory import (
+    gateway as hsa_gateway,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.gateway import (
+    apply_plan,
+    apply_summary,
+    read_entries,
+    search_raw,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
+    READ_ATTRIBUTES,
+    desired_entries,
+    parse_dn,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (
+    make_plan,
+    render_ldif,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
+    reconcile,
+)
 from hsa_builders import model, person, replace, small_model, unit
 
 PROV_DN = "o=Vårdbolaget Norr AB,c=SE"
@@ -307,7 +323,9 @@ def test_operations_sent_when_the_connection_is_lost_are_unknown_not_unapplied(
 
 
 def test_a_search_on_a_dead_server_is_a_clear_error(hsa_sandbox_factory, monkeypatch):
-    from ansible.module_utils.hsa_ldap import LdapConnectError
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        LdapConnectError,
+    )
 
     monkeypatch.setenv("HSA_LDAP_LEAN", "1")
     box = hsa_sandbox_factory("dead-search")
@@ -319,7 +337,9 @@ def test_a_search_on_a_dead_server_is_a_clear_error(hsa_sandbox_factory, monkeyp
 
 
 def test_a_garbled_search_answer_is_a_clear_error(box, monkeypatch):
-    from ansible.module_utils.hsa_ldap import LdapConnectError
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        LdapConnectError,
+    )
 
     monkeypatch.setenv("HSA_LDAP_LEAN", "1")
     run(box, small_model())

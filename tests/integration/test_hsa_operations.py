@@ -21,10 +21,19 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from ansible.module_utils.hsa_gateway import apply_plan, read_entries
-from ansible.module_utils.hsa_ldap_map import desired_entries
-from ansible.module_utils.hsa_model import load_provider
-from ansible.module_utils.hsa_plan import make_plan
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
+    load_provider,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.gateway import (
+    apply_plan,
+    read_entries,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
+    desired_entries,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (
+    make_plan,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

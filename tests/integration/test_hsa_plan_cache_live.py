@@ -15,11 +15,22 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.hsa_gateway import search_raw
-from ansible.module_utils.hsa_ldap_map import READ_ATTRIBUTES
-from ansible.module_utils.hsa_plan_cache import PlanCache
-from ansible.module_utils.hsa_reconciler import reconcile
-from ansible.module_utils.hsa_wire import decode_entry, open_wire
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.gateway import (
+    search_raw,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
+    READ_ATTRIBUTES,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_cache import (
+    PlanCache,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
+    reconcile,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
+    decode_entry,
+    open_wire,
+)
 from hsa_builders import person, replace, small_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adversarial"))
@@ -71,7 +82,9 @@ def test_a_base_dn_that_is_not_there_reads_as_empty(box):
 
 
 def test_a_wrong_password_is_refused_without_showing_it(box):
-    from ansible.module_utils.hsa_ldap import LdapConnectError
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        LdapConnectError,
+    )
 
     with pytest.raises(LdapConnectError) as err:
         open_wire(box.settings(bind_password="wrong-Secret-123"))
@@ -89,7 +102,9 @@ def test_the_plan_is_the_same_through_wire_and_through_ldap3(box):
 
 
 def _ldap3_connect(settings):
-    from ansible.module_utils.hsa_ldap import connect
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        connect,
+    )
 
     return connect(settings)
 
@@ -264,7 +279,9 @@ def test_an_alias_never_leads_a_read_out_of_the_base_dn(box):
     conn = box.connect(base_dn=base)
     try:
         via_ldap3 = [dn for dn, _ in search_raw(conn, base, ("*",))]
-        from ansible.module_utils.hsa_ldap import paged_search
+        from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+            paged_search,
+        )
 
         via_paged = [e["dn"] for e in paged_search(conn, base, "(objectClass=*)", ["*"])]
     finally:

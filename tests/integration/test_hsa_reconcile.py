@@ -5,14 +5,21 @@ from __future__ import annotations
 import base64
 
 import pytest
-from ansible.module_utils.hsa_gateway import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.gateway import (
     apply_plan,
     read_directory_model,
     read_entries,
 )
-from ansible.module_utils.hsa_ldap_map import desired_entries
-from ansible.module_utils.hsa_plan import make_plan, render_ldif
-from ansible.module_utils.hsa_reconciler import reconcile
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
+    desired_entries,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (
+    make_plan,
+    render_ldif,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
+    reconcile,
+)
 from hsa_builders import commission, model, person, replace, small_model, unit
 
 PROV_DN = "o=Vårdbolaget Norr AB,c=SE"

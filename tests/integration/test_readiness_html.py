@@ -17,8 +17,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.readiness_render import render_html
-from ansible.module_utils.webcert_readiness import build_readiness
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness import (
+    build_readiness,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness_render import (
+    render_html,
+)
 from readiness_factory import (
     SODER,
     TODAY,

@@ -11,7 +11,11 @@ from pathlib import Path
 
 import hsa_sandbox as sb
 import pytest
-from ansible.module_utils.hsa_ldap import LdapConfigError, LdapConnectError, connect
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+    LdapConfigError,
+    LdapConnectError,
+    connect,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "hsa-sandbox"

@@ -157,7 +157,9 @@ def test_missing_trust_bundle_fails_with_a_clear_message(hsa_sandbox, published,
 
 def test_testpki_publishes_certificates_on_directory_entries(hsa_sandbox, monkeypatch):
     """What `make demo` uses: siths_testpki --publish-ldap replaces userCertificate;binary."""
-    from ansible.module_utils.siths_sources import load_ldap_certs
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.sources import (
+        load_ldap_certs,
+    )
     from siths_testpki import publish_ldap
 
     hsa_id = _hsa("P777")

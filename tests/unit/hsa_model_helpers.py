@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ansible.module_utils.hsa_model import LoadResult, load_provider
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
+    LoadResult,
+    load_provider,
+)
 
 # A small valid description in one file. Tests change one thing at a time with
 # ``variant(old, new)`` so each rule is checked against an otherwise valid file.

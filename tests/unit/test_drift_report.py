@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.drift_report import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.drift import (
     build_drift,
     render_junit,
     summary_json,

@@ -139,13 +139,22 @@ def _in_ansible_core(module: str) -> bool:
     return (base / rel).with_suffix(".py").is_file() or (base / rel / "__init__.py").is_file()
 
 
+def own_collection(root: Path) -> str | None:
+    """``namespace.name`` from root/galaxy.yml (None without one)."""
+    galaxy = root / "galaxy.yml"
+    if not galaxy.is_file():
+        return None
+    meta = yaml.safe_load(galaxy.read_text(encoding="utf-8"))
+    return f"{meta['namespace']}.{meta['name']}"
+
+
 def missing_imports(root: Path, ee_requirements: dict[str, Requirement]) -> list[str]:
     """Imports in root/library and root/plugins that the EE would not provide."""
     local_utils = {p.stem for p in (root / "plugins" / "module_utils").glob("*.py")}
     local_utils |= {p.name for p in (root / "plugins" / "module_utils").iterdir() if p.is_dir()} \
         if (root / "plugins" / "module_utils").is_dir() else set()
     collections = galaxy_collections(root)
-    files = sorted((root / "library").glob("*.py")) + sorted((root / "plugins").rglob("*.py"))
+    files = sorted((root / "plugins").rglob("*.py"))
     local_top = {p.stem for p in files}  # sibling helper files imported by name
     problems = []
     for path in files:
@@ -168,6 +177,8 @@ def missing_imports(root: Path, ee_requirements: dict[str, Requirement]) -> list
                 continue
             if top == "ansible_collections":
                 name = ".".join(imp.module.split(".")[1:3])
+                if name == own_collection(root):
+                    continue  # this collection: the EE installs its built tarball
                 if name not in collections:
                     problems.append(f"{where}: imports {imp.module}, but collection {name} is "
                                     "not in collections/requirements.yml")
@@ -264,15 +275,15 @@ def test_every_module_import_is_provided_by_the_execution_environment():
 
 @pytest.fixture
 def fake_project(tmp_path):
-    (tmp_path / "library").mkdir()
-    (tmp_path / "plugins" / "module_utils").mkdir(parents=True)
+    (tmp_path / "plugins" / "modules").mkdir(parents=True)
+    (tmp_path / "plugins" / "module_utils").mkdir()
     (tmp_path / "plugins" / "filter").mkdir()
     (tmp_path / "collections").mkdir()
     (tmp_path / "collections" / "requirements.yml").write_text(
         "collections:\n  - name: ansible.windows\n", encoding="utf-8")
     (tmp_path / "plugins" / "module_utils" / "local_core.py").write_text(
         "import json\n", encoding="utf-8")
-    (tmp_path / "library" / "good.py").write_text(
+    (tmp_path / "plugins" / "modules" / "good.py").write_text(
         "from __future__ import annotations\nimport json\n"
         "from ansible.module_utils.basic import AnsibleModule\n"
         "from ansible.module_utils.local_core import x\n"
@@ -299,11 +310,11 @@ def test_import_check_fails_when_a_known_distribution_is_dropped(fake_project):
     ee = read_requirements(EE_REQUIREMENTS)
     del ee["ldap3"]
     problems = missing_imports(fake_project, ee)
-    assert len(problems) == 1 and "ldap3" in problems[0] and "library/good.py:7" in problems[0]
+    assert len(problems) == 1 and "ldap3" in problems[0] and "plugins/modules/good.py:7" in problems[0]
 
 
 def test_import_check_fails_for_unknown_module_utils_and_collections(fake_project):
-    (fake_project / "library" / "bad.py").write_text(
+    (fake_project / "plugins" / "modules" / "bad.py").write_text(
         "from ansible.module_utils.not_here import z\n"
         "from ansible_collections.community.vmware.plugins.module_utils import v\n",
         encoding="utf-8")

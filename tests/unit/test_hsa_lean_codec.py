@@ -4,8 +4,11 @@ pyasn1 encoder, the fast paths of the value/DN helpers, and the swap plan (pure)
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.hsa_gateway import decode_search_entry, encode_request
-from ansible.module_utils.hsa_ldap_map import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.gateway import (
+    decode_search_entry,
+    encode_request,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
     _NEEDS_ESCAPE,
     desired_entries,
     dn_keys,
@@ -14,7 +17,12 @@ from ansible.module_utils.hsa_ldap_map import (
     match_key,
     parse_dn,
 )
-from ansible.module_utils.hsa_plan import AttributeChange, Operation, make_plan, render_ldif
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (
+    AttributeChange,
+    Operation,
+    make_plan,
+    render_ldif,
+)
 from hsa_builders import model, person, unit
 
 ldap3 = pytest.importorskip("ldap3")
@@ -210,7 +218,9 @@ def test_a_name_held_by_an_entry_outside_the_description_is_still_refused():
 def test_dn_keys_fast_path_agrees_with_the_full_parser_on_random_dns():
     import random
 
-    from ansible.module_utils.hsa_ldap_map import _ava_key
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
+        _ava_key,
+    )
 
     rng = random.Random(4)
     pieces = ["a", "B", "ou", "=", ",", " ", "Å", "x", "\\", "+", '"', ";", "#", "cn", "  "]

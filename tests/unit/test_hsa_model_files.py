@@ -5,8 +5,12 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from ansible.module_utils.hsa_model import load_provider
-from ansible.module_utils.hsa_yaml import MAX_ALIAS_EXPANSION
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
+    load_provider,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.yaml_reader import (
+    MAX_ALIAS_EXPANSION,
+)
 from hsa_model_helpers import (
     VALID,
     line_of,
@@ -328,7 +332,9 @@ def test_scale_50000_people_load_without_error(tmp_path):
 
 
 def test_file_above_the_size_limit_is_refused_without_reading(tmp_path, monkeypatch):
-    from ansible.module_utils import hsa_yaml
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description import (
+        yaml_reader as hsa_yaml,
+    )
 
     monkeypatch.setattr(hsa_yaml, "MAX_FILE_BYTES", 1000)
     finding = only(load_text(tmp_path, VALID))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from ansible.module_utils import hsa_rules as rules
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description import (
+    rules as rules,
+)
 from hsa_model_helpers import VALID, line_of, load_text, only, texts, variant
 
 
@@ -653,7 +655,9 @@ def test_every_error_is_collected_before_failing(tmp_path):
 
 
 def test_finding_text_format_and_dict():
-    from ansible.module_utils.hsa_model import Finding
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
+        Finding,
+    )
 
     finding = Finding(
         "error",

@@ -11,7 +11,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.hsa_ldap_map import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
     MANAGED,
     MATCHING_RULE,
     desired_entries,
@@ -23,7 +23,7 @@ from ansible.module_utils.hsa_ldap_map import (
     parse_dn,
     parse_generalized_time,
 )
-from ansible.module_utils.hsa_plan import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (
     make_plan,
     render_change_csv,
     render_change_request,

@@ -16,9 +16,16 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import hsa_plan_cache as pc
-from ansible.module_utils.hsa_ldap_map import desired_entries, dn_keys
-from ansible.module_utils.hsa_model import load_provider
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
+    load_provider,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory import (
+    plan_cache as pc,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
+    desired_entries,
+    dn_keys,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "c=SE"
@@ -127,22 +134,25 @@ def test_a_description_is_kept_under_the_bytes_it_was_made_from(tmp_path, descri
 def test_code_modules_are_every_module_a_cached_answer_depends_on():
     """CODE_MODULES must hold the module_utils the cached results are computed with."""
     folder = ROOT / "plugins" / "module_utils"
-    roots = {"hsa_validate", "hsa_ldap_map", "hsa_plan", "hsa_wire", "hsa_plan_cache",
-             "hsa_reconciler"}
+    roots = {"description.validate", "directory.mapping", "directory.plan", "directory.wire",
+             "directory.plan_cache", "directory.reconciler"}
     seen, todo = set(), list(roots)
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
-        tree = ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))
+        package = name.split(".")[0]
+        tree = ast.parse((folder / f"{name.replace('.', '/')}.py").read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                if node.module == "ansible.module_utils":
-                    todo += [a.name for a in node.names]
-                elif node.module.startswith("ansible.module_utils."):
-                    todo.append(node.module.split(".")[2])
-    seen.discard("report_files")  # only writes the cache files
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package if node.level == 1 else None
+                if node.module:
+                    parts = node.module.split(".")
+                    todo.append(".".join([base, *parts]) if base else ".".join(parts))
+                else:
+                    todo += [f"{base}.{a.name}" for a in node.names]
+    seen.discard("reports.files")  # only writes the cache files
     assert seen == set(pc.CODE_MODULES)
 
 

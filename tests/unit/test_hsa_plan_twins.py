@@ -10,13 +10,15 @@ the entry already sits at the desired DN with nothing to change.
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.hsa_ldap_map import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
     DirectoryEntry,
     TwinEntry,
     desired_entries,
     dn_keys,
 )
-from ansible.module_utils.hsa_plan import make_plan
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (
+    make_plan,
+)
 from hsa_builders import model, person, replace, small_model, unit
 
 BASE = "c=SE"

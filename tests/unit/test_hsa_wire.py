@@ -8,8 +8,11 @@ against the real slapd is in tests/integration/test_hsa_plan_cache_live.py.
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.hsa_ldap import LdapConnectError, LdapSettings
-from ansible.module_utils.hsa_wire import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+    LdapConnectError,
+    LdapSettings,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
     NOTICE_OF_DISCONNECTION,
     PAGED_RESULTS,
     WireConnection,
@@ -289,7 +292,10 @@ def test_the_base_going_away_after_the_first_page_is_an_error_not_an_empty_tree(
 def test_an_empty_password_is_refused_before_any_connection():
     """A simple bind with a name and an empty password is "unauthenticated" (RFC 4513
     5.1.2): a server may accept it as anonymous, and the read would be partial."""
-    from ansible.module_utils.hsa_ldap import LdapConfigError, check_settings
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        LdapConfigError,
+        check_settings,
+    )
 
     with pytest.raises(LdapConfigError, match="empty"):
         check_settings(LdapSettings(uri="ldaps://h", base_dn=BASE, bind_dn="cn=x",

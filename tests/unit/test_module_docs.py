@@ -14,7 +14,8 @@ from unittest import mock
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = sorted(p.stem for p in (ROOT / "library").glob("*.py"))
+MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py"))
+FQCN = "webcert_siths.onboarding."
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def docs() -> dict:
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                ANSIBLE_HOME=str(ROOT / ".cache" / "ansible"))
     ansible_doc = Path(sys.executable).with_name("ansible-doc")
-    proc = subprocess.run([str(ansible_doc), "-t", "module", "--json", *MODULES], cwd=ROOT,
+    proc = subprocess.run([str(ansible_doc), "-t", "module", "--json", *(FQCN + m for m in MODULES)], cwd=ROOT,
                           env=env, capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
@@ -41,7 +42,7 @@ def argument_spec(name: str) -> dict:
         raise _Stop
 
     with mock.patch("ansible.module_utils.basic.AnsibleModule", fake):
-        namespace = runpy.run_path(str(ROOT / "library" / f"{name}.py"))
+        namespace = runpy.run_path(str(ROOT / "plugins" / "modules" / f"{name}.py"))
         with pytest.raises(_Stop):
             namespace["main"]()
     return seen
@@ -49,10 +50,10 @@ def argument_spec(name: str) -> dict:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_documentation_renders_and_matches_the_argument_spec(docs, name):
-    doc = docs[name]["doc"]
+    doc = docs[FQCN + name]["doc"]
     for section in ("short_description", "description", "options"):
         assert doc.get(section), f"{name}: DOCUMENTATION has no {section}"
-    assert docs[name].get("examples") and docs[name].get("return"), name
+    assert docs[FQCN + name].get("examples") and docs[FQCN + name].get("return"), name
     spec = argument_spec(name)
     assert set(doc["options"]) == set(spec), name
     for option, want in spec.items():

@@ -6,8 +6,14 @@ import json
 import re
 from dataclasses import replace
 
-from ansible.module_utils.readiness_render import render_html, render_text, to_json
-from ansible.module_utils.webcert_readiness import build_readiness
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness import (
+    build_readiness,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness_render import (
+    render_html,
+    render_text,
+    to_json,
+)
 from readiness_factory import (
     TODAY,
     as_directory,

@@ -6,7 +6,10 @@ import os
 import stat
 
 import pytest
-from ansible.module_utils.report_files import write_atomic, write_if_changed
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
+    write_atomic,
+    write_if_changed,
+)
 
 
 def test_write_atomic_creates_folders_and_sets_the_mode(tmp_path):

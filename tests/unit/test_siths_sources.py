@@ -8,7 +8,7 @@ import hashlib
 import json
 
 import pytest
-from ansible.module_utils.siths_sources import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.sources import (
     host_cert_records,
     ldap_entry_records,
     load_cert_files,

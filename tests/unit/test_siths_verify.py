@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from ansible.module_utils.siths_verify import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.verify import (
     PersonRef,
     build_trust,
     classify_usage,

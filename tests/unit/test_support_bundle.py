@@ -9,7 +9,10 @@ import tarfile
 import zipfile
 
 import pytest
-from ansible.module_utils.support_bundle import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness import (
+    build_readiness,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.support_bundle import (
     archive_bytes,
     archive_name,
     build_bundle,
@@ -19,7 +22,6 @@ from ansible.module_utils.support_bundle import (
     redact,
     render_text,
 )
-from ansible.module_utils.webcert_readiness import build_readiness
 from readiness_factory import (
     NORR,
     TODAY,

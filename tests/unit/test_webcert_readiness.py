@@ -6,7 +6,9 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from ansible.module_utils.webcert_readiness import build_readiness
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness import (
+    build_readiness,
+)
 from readiness_factory import (
     NORR,
     SODER,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from ansible.module_utils.webcert_roles import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.webcert_roles import (
     ROLES,
     is_active,
     is_care_commission,

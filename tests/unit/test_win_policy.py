@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible.module_utils.win_policy import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.policy import (
     CHROME_ROOT,
     EDGE_ROOT,
     NETID_CLIENT_ALLOW_URL,

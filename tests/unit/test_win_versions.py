@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from ansible.module_utils.win_versions import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.versions import (
     build_report,
     certificate_thumbprint,
     client_conflicts,

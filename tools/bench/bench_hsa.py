@@ -40,25 +40,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
-import ansible.module_utils  # noqa: E402
 import hsa_sandbox as sb  # noqa: E402
 
-ansible.module_utils.__path__.append(str(ROOT / "plugins" / "module_utils"))
+sys.path.insert(0, str(ROOT / "tools"))
+import collection_path  # noqa: E402
 
-from ansible.module_utils.hsa_ldap_map import desired_entries  # noqa: E402
-from ansible.module_utils.hsa_model import load_provider  # noqa: E402
-from ansible.module_utils.hsa_plan import ldif_line  # noqa: E402
+collection_path.ensure()
 
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (  # noqa: E402
+    load_provider,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (  # noqa: E402
+    desired_entries,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (  # noqa: E402
+    ldif_line,
+)
+
+MU = "ansible_collections.webcert_siths.onboarding.plugins.module_utils"
 median = statistics.median
 ORG = "SE5599123451"
 RUNS = 7  # runs per figure; the median is printed
 APPLY_RUNS = 3  # initial applies (each about 5 s at 10,000 people)
 PYTHON = sys.executable
 RUNNER = f"""
-import sys, runpy, ansible.module_utils
-ansible.module_utils.__path__.append({str(ROOT / "plugins" / "module_utils")!r})
+import sys, runpy
+sys.path.insert(0, {str(ROOT / ".cache" / "collections")!r})
 sys.argv = ["hsa_reconcile", sys.argv[1]]
-runpy.run_path({str(ROOT / "library" / "hsa_reconcile.py")!r}, run_name="__main__")
+runpy.run_path({str(ROOT / "plugins" / "modules" / "hsa_reconcile.py")!r}, run_name="__main__")
 """
 
 
@@ -162,17 +171,28 @@ def plan_breakdown(info, provider: Path, cache_dir: Path) -> dict[str, float]:
     steps of a plan without the cache, then those of the steady state."""
     import gc
 
-    from ansible.module_utils.hsa_ldap import LdapSettings
-    from ansible.module_utils.hsa_ldap_map import READ_ATTRIBUTES, make_entry
-    from ansible.module_utils.hsa_plan import make_plan
-    from ansible.module_utils.hsa_plan_cache import PlanCache
-    from ansible.module_utils.hsa_wire import decode_entry, open_wire
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        LdapSettings,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
+        READ_ATTRIBUTES,
+        make_entry,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (
+        make_plan,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_cache import (
+        PlanCache,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
+        decode_entry,
+        open_wire,
+    )
 
-    imports = (f"import ansible.module_utils; ansible.module_utils.__path__.append("
-               f"{str(ROOT / 'plugins' / 'module_utils')!r}); "
-               "import ansible.module_utils.basic, ansible.module_utils.hsa_ldap_args, "
-               "ansible.module_utils.hsa_reconciler, ansible.module_utils.hsa_plan_cache, "
-               "ansible.module_utils.hsa_wire")
+    imports = (f"import sys; sys.path.insert(0, {str(ROOT / '.cache' / 'collections')!r}); "
+               "import ansible.module_utils.basic; "
+               + "; ".join(f"import {MU}.directory.{name}"
+                           for name in ("module_args", "reconciler", "plan_cache", "wire")))
     settings = LdapSettings(uri=info.uri, base_dn=info.base_dn, bind_dn=info.bind_dn,
                             bind_password=info.bind_password, ca_file=info.ca_file)
 

@@ -23,18 +23,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import ansible.module_utils  # noqa: E402
 
-ansible.module_utils.__path__.append(str(ROOT / "plugins" / "module_utils"))
+sys.path.insert(0, str(ROOT / "tools"))
+import collection_path  # noqa: E402
 
-from ansible.module_utils.hsa_ldap_map import (  # noqa: E402
+collection_path.ensure()
+
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (  # noqa: E402
+    load_provider,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (  # noqa: E402
     DirectoryEntry,
     desired_entries,
     entries_to_model,
 )
-from ansible.module_utils.hsa_model import load_provider  # noqa: E402
-from ansible.module_utils.readiness_render import render_html  # noqa: E402
-from ansible.module_utils.webcert_readiness import build_readiness  # noqa: E402
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness import (  # noqa: E402
+    build_readiness,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness_render import (  # noqa: E402
+    render_html,
+)
 from bench_validate import write_description  # noqa: E402
 
 BASE_DN = "c=SE"

@@ -27,11 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
-import ansible.module_utils  # noqa: E402
 
-ansible.module_utils.__path__.append(str(ROOT / "plugins" / "module_utils"))
+sys.path.insert(0, str(ROOT / "tools"))
+import collection_path  # noqa: E402
 
-from ansible.module_utils.siths_verify import (  # noqa: E402
+collection_path.ensure()
+
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.verify import (  # noqa: E402
     PersonRef,
     build_trust,
     load_crls,

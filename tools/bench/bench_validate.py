@@ -18,12 +18,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-import ansible.module_utils  # noqa: E402
 import yaml  # noqa: E402
 
-ansible.module_utils.__path__.append(str(ROOT / "plugins" / "module_utils"))
+sys.path.insert(0, str(ROOT / "tools"))
+import collection_path  # noqa: E402
 
-from ansible.module_utils.hsa_model import load_provider  # noqa: E402
+collection_path.ensure()
+
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (  # noqa: E402
+    load_provider,
+)
 
 ORG = "SE5599123451"
 PER_UNIT = 50

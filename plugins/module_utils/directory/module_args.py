@@ -8,7 +8,11 @@ parameters into checked :class:`LdapSettings` and warns when validation is off.
 from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback
-from ansible.module_utils.hsa_ldap import LdapSettings, check_settings
+
+from .ldap import (
+    LdapSettings,
+    check_settings,
+)
 
 
 def _env(name: str) -> dict:

@@ -29,7 +29,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from ansible.module_utils.hsa_ldap_map import (
+from .mapping import (
     KINDS,
     MANAGED,
     RDN_ATTRIBUTE,

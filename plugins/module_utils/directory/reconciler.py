@@ -16,8 +16,12 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ansible.module_utils.hsa_ldap import LdapConnectError
-from ansible.module_utils.hsa_schema import READ_ATTRIBUTES
+from .ldap import (
+    LdapConnectError,
+)
+from .schema import (
+    READ_ATTRIBUTES,
+)
 
 
 def reconcile(
@@ -61,7 +65,9 @@ def reconcile(
         fingerprints = prepared.fingerprints
         desired = None  # unpacked from the cache only when the facts do not answer
     else:
-        from ansible.module_utils.hsa_ldap_map import desired_entries
+        from .mapping import (
+            desired_entries,
+        )
 
         desired = desired_entries(model, base_dn)
         provider_name, provider_hsa_id = model.provider.name, model.provider.hsa_id
@@ -75,7 +81,9 @@ def reconcile(
             )
             return out
         if cache is not None:
-            from ansible.module_utils.hsa_plan_cache import fingerprint
+            from .plan_cache import (
+                fingerprint,
+            )
 
             fingerprints = [fingerprint(e) for e in desired.entries]
 
@@ -91,8 +99,12 @@ def reconcile(
     plan = None
     fast = False
     if connect_fn is None and os.environ.get("HSA_LDAP_LEAN", "1") != "0":
-        from ansible.module_utils.hsa_plan_cache import all_in_sync
-        from ansible.module_utils.hsa_wire import open_wire
+        from .plan_cache import (
+            all_in_sync,
+        )
+        from .wire import (
+            open_wire,
+        )
 
         seen = None
         if kept is not None and fingerprints:
@@ -120,8 +132,12 @@ def reconcile(
                 desired = _desired(prepared)
             actual = _actual_entries(raw_ops, desired.entries, fingerprints, facts)
     else:
-        from ansible.module_utils.hsa_gateway import search_raw
-        from ansible.module_utils.hsa_ldap_map import make_entry
+        from .gateway import (
+            search_raw,
+        )
+        from .mapping import (
+            make_entry,
+        )
 
         if desired is None:
             desired = _desired(prepared)
@@ -131,8 +147,13 @@ def reconcile(
             link.close()
             raise
         actual = [make_entry(dn, attrs) for dn, attrs in raw]
-    from ansible.module_utils.hsa_ldap_map import TwinEntry
-    from ansible.module_utils.hsa_plan import Plan, make_plan
+    from .mapping import (
+        TwinEntry,
+    )
+    from .plan import (
+        Plan,
+        make_plan,
+    )
 
     try:
         if fast:
@@ -140,7 +161,9 @@ def reconcile(
         else:
             plan = make_plan(desired, actual, base_dn, prune=prune, max_deletes=max_deletes)
             if kept is not None and raw_ops is not None:
-                from ansible.module_utils.hsa_plan_cache import BASE_ENTRY
+                from .plan_cache import (
+                    BASE_ENTRY,
+                )
 
                 op_of = {id(a): op for a, op in zip(actual, raw_ops, strict=True)}
                 fp_of = {id(e): fp for e, fp in zip(desired.entries, fingerprints, strict=True)}
@@ -174,7 +197,9 @@ def _exact(want, entry) -> bool:
     """True when ``entry`` holds exactly what ``want`` describes, spelled the same (DN,
     every value, in order), so that a TwinEntry of ``want`` can stand in for it. An entry
     that only matches (other case, spaces, order) is in sync but stays compared."""
-    from ansible.module_utils.hsa_ldap_map import TwinEntry
+    from .mapping import (
+        TwinEntry,
+    )
 
     if type(entry) is TwinEntry:
         return True
@@ -184,13 +209,17 @@ def _exact(want, entry) -> bool:
 
 
 def _desired(prepared):
-    from ansible.module_utils.hsa_ldap_map import DesiredState
+    from .mapping import (
+        DesiredState,
+    )
 
     return DesiredState(entries=prepared.entries)
 
 
 def _default_connect():
-    from ansible.module_utils.hsa_ldap import connect
+    from .ldap import (
+        connect,
+    )
 
     return connect
 
@@ -198,8 +227,13 @@ def _default_connect():
 def _actual_entries(raw_ops, wants, fingerprints, facts) -> list:
     """The entries read as ``raw_ops``: a TwinEntry for each one ``facts`` knows to match
     a desired entry (not decoded), else a DirectoryEntry."""
-    from ansible.module_utils.hsa_ldap_map import TwinEntry, make_entry
-    from ansible.module_utils.hsa_wire import decode_entry
+    from .mapping import (
+        TwinEntry,
+        make_entry,
+    )
+    from .wire import (
+        decode_entry,
+    )
     by_fp = dict(zip(fingerprints, wants, strict=True)) if (facts and fingerprints) else {}
     actual = []
     for op in raw_ops:
@@ -241,13 +275,13 @@ def _conclude(plan, out, link, references, raw, raw_ops,
               provider_name, provider_hsa_id, *, check_mode, export_dir, backup_file,
               retries, report_file) -> dict:
     """Everything after the plan: referrals, rendering, export, apply (see reconcile)."""
-    from ansible.module_utils.hsa_gateway import (
+    from .gateway import (
         ApplyReport,
         _raw_entry,
         apply_plan,
         apply_summary,
     )
-    from ansible.module_utils.hsa_plan import (
+    from .plan import (
         refuse_referred,
         render_change_csv,
         render_change_request,
@@ -261,7 +295,9 @@ def _conclude(plan, out, link, references, raw, raw_ops,
     connect_fn = link.connect_fn
     unlocated: list[str] = []
     if references:
-        from ansible.module_utils.hsa_ldap import locate_referrals
+        from .ldap import (
+            locate_referrals,
+        )
 
         referred, unlocated = locate_referrals(link.get(), base_dn, references)
         out["referrals"] = [{"dn": dn, "urls": urls} for dn, urls in referred.items()]
@@ -305,7 +341,9 @@ def _conclude(plan, out, link, references, raw, raw_ops,
         }
         out["export"] = {name: os.path.join(export_dir, name) for name in files}
         if not check_mode:
-            from ansible.module_utils.report_files import write_if_changed
+            from ..reports.files import (
+                write_if_changed,
+            )
 
             os.makedirs(export_dir, exist_ok=True)
             written = [n for n, t in files.items()
@@ -330,10 +368,14 @@ def _conclude(plan, out, link, references, raw, raw_ops,
         out["report_file"] = report_file
     try:
         if backup_file:
-            from ansible.module_utils.report_files import write_if_changed
+            from ..reports.files import (
+                write_if_changed,
+            )
 
             if raw is None:
-                from ansible.module_utils.hsa_wire import decode_entry
+                from .wire import (
+                    decode_entry,
+                )
 
                 raw = [decode_entry(op) for op in raw_ops]
             entries = [_raw_entry(r) for r in raw]
@@ -382,7 +424,10 @@ def _refused(out: dict, plan, rest: str) -> dict:
 def empty_result(base_dn: str) -> dict:
     """The plan fields of the module's result for a plan without changes (what
     ``_conclude`` gives for ``Plan(base_dn)``), kept by the plan cache with the read."""
-    from ansible.module_utils.hsa_plan import Plan, render_text
+    from .plan import (
+        Plan,
+        render_text,
+    )
 
     plan = Plan(base_dn=base_dn)
     text = render_text(plan)

@@ -89,7 +89,7 @@ notes:
 
 EXAMPLES = r"""
 - name: Fault report for a signing error
-  webcert_support_bundle:
+  webcert_siths.onboarding.webcert_support_bundle:
     intyg_id: 9f1c2d3e-5b6a-4c1d-8e2f-0a1b2c3d4e5f
     person: SE5565594230-P0001
     unit: SE5565594230-1001
@@ -157,10 +157,12 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.report_files import write_if_changed
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
+    write_if_changed,
+)
 
 try:
-    from ansible.module_utils.support_bundle import (
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.support_bundle import (
         FORMATS,
         archive_bytes,
         archive_name,

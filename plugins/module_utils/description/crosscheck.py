@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ansible.module_utils import hsa_rules as rules
-from ansible.module_utils.hsa_model import ERROR, WARNING, Commission, Finding
-from ansible.module_utils.webcert_roles import CARE_PURPOSE, is_care_commission
+from . import rules as rules
+from .model import (
+    ERROR,
+    WARNING,
+    Commission,
+    Finding,
+)
+from .webcert_roles import (
+    CARE_PURPOSE,
+    is_care_commission,
+)
 
 
 @dataclass

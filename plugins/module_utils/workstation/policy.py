@@ -18,7 +18,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
-from ansible.module_utils.win_versions import Problem
+from .versions import (
+    Problem,
+)
 
 EDGE_ROOT = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Edge"
 CHROME_ROOT = "HKLM:\\SOFTWARE\\Policies\\Google\\Chrome"

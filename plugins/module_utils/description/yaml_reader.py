@@ -17,7 +17,11 @@ import re
 from dataclasses import dataclass, field
 
 import yaml
-from ansible.module_utils.hsa_model import ERROR, Finding
+
+from .model import (
+    ERROR,
+    Finding,
+)
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ALIAS_EXPANSION = 100_000  # nodes reachable through aliases, summed over a file

@@ -346,7 +346,9 @@ def locate_referrals(conn, base_dn: str, urls) -> tuple[dict[str, list[str]], li
                     ]
     except (ldap_exc.LDAPException, OSError):
         located = {}
-    from ansible.module_utils.hsa_ldap_map import dn_keys
+    from .mapping import (
+        dn_keys,
+    )
 
     known = {_ref_key(r) for refs in located.values() for r in refs}
     base = dn_keys(base_dn)

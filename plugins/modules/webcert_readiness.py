@@ -66,7 +66,7 @@ options:
       - Defaults to today on the controller. For tests and reproducible reports.
     type: str
 extends_documentation_fragment:
-  - hsa_ldap
+  - webcert_siths.onboarding.hsa_ldap
 notes:
   - Check mode reads the directory and the reports and returns the data and the summary, but
     does B(not) write C(readiness.json) or C(readiness.html).
@@ -80,7 +80,7 @@ requirements:
 
 EXAMPLES = r"""
 - name: Readiness of everyone in the provider description
-  webcert_readiness:
+  webcert_siths.onboarding.webcert_readiness:
     provider_path: "{{ inventory_dir }}/provider"
     siths_report: reports/siths.json
     workstation_report: reports/workstations.json
@@ -92,7 +92,7 @@ EXAMPLES = r"""
     msg: "{{ readiness.text }}"
 
 - name: Dashboard use - report, never fail, fixed date
-  webcert_readiness:
+  webcert_siths.onboarding.webcert_readiness:
     provider_path: provider/
     uri: ldaps://hsa.region.example.se
     base_dn: c=SE
@@ -168,15 +168,34 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.hsa_ldap_args import LDAP_ARGUMENT_SPEC, ldap_settings
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.module_args import (
+    LDAP_ARGUMENT_SPEC,
+    ldap_settings,
+)
 
 try:
-    from ansible.module_utils.hsa_gateway import read_directory_model
-    from ansible.module_utils.hsa_ldap import LdapConfigError, LdapConnectError, connect
-    from ansible.module_utils.hsa_model import load_provider
-    from ansible.module_utils.readiness_render import render_html, render_text, to_json
-    from ansible.module_utils.report_files import write_if_changed
-    from ansible.module_utils.webcert_readiness import build_readiness
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
+        load_provider,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.gateway import (
+        read_directory_model,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        LdapConfigError,
+        LdapConnectError,
+        connect,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
+        write_if_changed,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness import (
+        build_readiness,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness_render import (
+        render_html,
+        render_text,
+        to_json,
+    )
 
     IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - shown to the user

@@ -25,7 +25,7 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 
-from ansible.module_utils.hsa_rules import hsa_id_problem
+from ..description.rules import hsa_id_problem
 
 FORMATS = ("tar.gz", "zip")
 DEFAULT_TIMEZONE = "Europe/Stockholm"

@@ -218,6 +218,8 @@ class LoadResult:
 def load_provider(path, strict_ids: bool = True) -> LoadResult:
     """Read, validate and build the provider model from a YAML file or folder."""
     # Imported here: hsa_validate imports this module's dataclasses.
-    from ansible.module_utils.hsa_validate import load_and_validate
+    from .validate import (
+        load_and_validate,
+    )
 
     return load_and_validate(str(path), strict_ids=strict_ids)

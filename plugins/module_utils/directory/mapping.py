@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ansible.module_utils.hsa_schema import (  # noqa: F401 - part of this module's API
+from .schema import (  # noqa: F401 - part of this module's API
     ALL_MANAGED,
     CANONICAL,
     KIND_CLASS,
@@ -35,7 +35,7 @@ from ansible.module_utils.hsa_schema import (  # noqa: F401 - part of this modul
 
 if TYPE_CHECKING:  # the model is imported where it is built (entries_to_model): a plan
     # from the plan cache never needs it
-    from ansible.module_utils.hsa_model import (
+    from ..description.model import (
         Commission,
         Origin,
         Person,
@@ -527,7 +527,9 @@ _CANONICAL_CACHE = {n: n for n in (*ALL_MANAGED, "objectClass")}
 
 
 def _origin(dn: str) -> Origin:
-    from ansible.module_utils.hsa_model import Origin
+    from ..description.model import (
+        Origin,
+    )
 
     return Origin(file=dn, line=0)
 
@@ -547,7 +549,7 @@ def entries_to_model(entries, base_dn: str | None = None) -> ProviderModel | Non
     the directory holds no provider. A unit's parent and a person's unit come from the
     DN (the closest enclosing unit entry), a commission's unit likewise.
     """
-    from ansible.module_utils.hsa_model import (
+    from ..description.model import (
         Commission,
         Onboarding,
         Person,

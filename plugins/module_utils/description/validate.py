@@ -16,10 +16,19 @@ import unicodedata
 from datetime import date, datetime
 
 import yaml
-from ansible.module_utils import hsa_rules as rules
-from ansible.module_utils.hsa_crosscheck import Entry, Ref, add_finding, cross_check
-from ansible.module_utils.hsa_files import content_digest, description_files
-from ansible.module_utils.hsa_model import (
+
+from . import rules as rules
+from .crosscheck import (
+    Entry,
+    Ref,
+    add_finding,
+    cross_check,
+)
+from .files import (
+    content_digest,
+    description_files,
+)
+from .model import (
     ERROR,
     WARNING,
     Commission,
@@ -35,14 +44,18 @@ from ansible.module_utils.hsa_model import (
     Speciality,
     Unit,
 )
-from ansible.module_utils.hsa_yaml import control_name, find_control, read_yaml_file
-from ansible.module_utils.webcert_roles import (
+from .webcert_roles import (
     CARE_PURPOSE,
     POSITION_GROUP_PAIRS,
     ROLE_LABELS,
     is_care_commission,
     parse_role_name,
     resolve_role,
+)
+from .yaml_reader import (
+    control_name,
+    find_control,
+    read_yaml_file,
 )
 
 _T = "tag:yaml.org,2002:"

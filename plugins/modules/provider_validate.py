@@ -53,14 +53,14 @@ seealso:
 
 EXAMPLES = r"""
 - name: Validate the provider description
-  provider_validate:
+  webcert_siths.onboarding.provider_validate:
     path: "{{ inventory_dir }}/provider"
   delegate_to: localhost
   run_once: true
   register: hsa_validation
 
 - name: Validate test-environment data (ids like TSTNMT2321000156-DRAA)
-  provider_validate:
+  webcert_siths.onboarding.provider_validate:
     path: tests/data/provider.yml
     strict_ids: false
 """
@@ -130,8 +130,14 @@ summary:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.hsa_model import ERROR, WARNING, load_provider
-from ansible.module_utils.hsa_validate import load_and_validate  # noqa: F401 (shipped with module)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
+    ERROR,
+    WARNING,
+    load_provider,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.validate import (
+    load_and_validate,  # noqa: F401 (shipped with module)
+)
 
 
 def summarise(model) -> dict:

@@ -26,8 +26,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ansible.module_utils.siths_verify import CertRecord, InputProblem, parse_certificates
 from cryptography.hazmat.primitives.serialization import Encoding
+
+from .verify import (
+    CertRecord,
+    InputProblem,
+    parse_certificates,
+)
 
 CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der", ".cert")
 CRL_SUFFIXES = (".crl", ".pem")
@@ -199,6 +204,8 @@ def ldap_entry_records(entries: Iterable[dict]) -> list[CertRecord]:
 
 def load_ldap_certs(conn, base_dn: str) -> list[CertRecord]:
     """All certificates on entries below ``base_dn``, with one paged subtree search."""
-    from ansible.module_utils.hsa_ldap import paged_search
+    from ..directory.ldap import (
+        paged_search,
+    )
 
     return ldap_entry_records(paged_search(conn, base_dn, LDAP_FILTER, LDAP_ATTRIBUTES))

@@ -40,15 +40,24 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ansible.module_utils.hsa_ldap import PAGE_SIZE, LdapConnectError, paged_search
-from ansible.module_utils.hsa_ldap_map import (
+from .ldap import (
+    PAGE_SIZE,
+    LdapConnectError,
+    paged_search,
+)
+from .mapping import (
     READ_ATTRIBUTES,
     DirectoryEntry,
     dn_keys,
     entries_to_model,
     make_entry,
 )
-from ansible.module_utils.hsa_wire import _read_length, _str, _tlv, decode_entry
+from .wire import (
+    _read_length,
+    _str,
+    _tlv,
+    decode_entry,
+)
 
 # ldap3 is imported on first use (_load_ldap3: the search through an ldap3 connection,
 # an apply), not with this module: a no-change plan reads through hsa_wire and never
@@ -248,7 +257,7 @@ def _lean_search(conn, base_dn: str, attributes: list, page_size: int, reference
 
 
 def _search_failure(base_dn: str, result: dict) -> str:
-    from ansible.module_utils import hsa_ldap
+    from . import ldap as hsa_ldap
 
     explain = getattr(hsa_ldap, "_search_failure", None)
     if explain is not None:

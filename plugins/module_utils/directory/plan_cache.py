@@ -46,29 +46,36 @@ import sys
 import time
 import zlib
 
-from ansible.module_utils.hsa_files import content_digest, description_files, digest_of
+from ..description.files import (
+    content_digest,
+    description_files,
+    digest_of,
+)
 
 FORMAT = 2
 RACY_NS = 2_000_000_000  # a file changed this close to its digest is hashed again
 # The toolkit code whose behaviour a cached answer depends on (what hsa_validate,
 # hsa_ldap_map, hsa_plan, hsa_wire and hsa_reconciler import; a test checks the list).
 CODE_MODULES = (
-    "hsa_crosscheck",
-    "hsa_files",
-    "hsa_gateway",
-    "hsa_ldap",
-    "hsa_ldap_map",
-    "hsa_model",
-    "hsa_plan",
-    "hsa_plan_cache",
-    "hsa_reconciler",
-    "hsa_rules",
-    "hsa_schema",
-    "hsa_validate",
-    "hsa_wire",
-    "hsa_yaml",
-    "webcert_roles",
+    "description.crosscheck",
+    "description.files",
+    "description.model",
+    "description.rules",
+    "description.validate",
+    "description.webcert_roles",
+    "description.yaml_reader",
+    "directory.gateway",
+    "directory.ldap",
+    "directory.mapping",
+    "directory.plan",
+    "directory.plan_cache",
+    "directory.reconciler",
+    "directory.schema",
+    "directory.wire",
 )
+
+
+_MODULE_UTILS = __name__.rsplit(".", 2)[0]  # ...plugins.module_utils
 
 
 def _stat(full: str, shown: str) -> tuple:
@@ -110,7 +117,7 @@ def code_digest() -> bytes:
         h = hashlib.blake2b(digest_size=32)
         h.update(f"{FORMAT} {sys.version}".encode())
         for name in CODE_MODULES:
-            full = f"ansible.module_utils.{name}"
+            full = f"{_MODULE_UTILS}.{name}"
             spec = importlib.util.find_spec(full)
             source = spec.loader.get_source(full) if spec and spec.loader else None
             if source is None:
@@ -276,7 +283,9 @@ class PlanCache:
         return payload
 
     def _write(self, path: str, key: bytes, payload) -> None:
-        from ansible.module_utils.report_files import write_atomic
+        from ..reports.files import (
+            write_atomic,
+        )
 
         try:
             write_atomic(path, marshal.dumps((FORMAT, key, payload)), mode=0o600)
@@ -414,7 +423,9 @@ class PlanCache:
 
 
 def _pack_description(c: CachedDescription):
-    from ansible.module_utils.hsa_ldap_map import dn_keys
+    from .mapping import (
+        dn_keys,
+    )
 
     body = marshal.dumps([
         (e.kind, e.hsa_id, e.dn, tuple(e.object_classes), tuple(e.attributes.items()),
@@ -435,8 +446,12 @@ def _unpack_description(payload) -> CachedDescription:
 
 
 def _unpack_entries(body: bytes, count: int) -> list:
-    from ansible.module_utils.hsa_ldap_map import DesiredEntry
-    from ansible.module_utils.hsa_model import Origin
+    from ..description.model import (
+        Origin,
+    )
+    from .mapping import (
+        DesiredEntry,
+    )
 
     packed = marshal.loads(body)  # noqa: S302 - from a checked cache file (PlanCache._read)
     if len(packed) != count:

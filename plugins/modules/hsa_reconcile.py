@@ -97,7 +97,7 @@ options:
         C(~/.cache/webcert-siths-toolkit).
     type: path
 extends_documentation_fragment:
-  - hsa_ldap
+  - webcert_siths.onboarding.hsa_ldap
 notes:
   - Check mode reads the directory and reports the plan; nothing is written to the directory
     and no report or export file is written. The plan cache (O(cache)) on the control node
@@ -114,7 +114,7 @@ requirements:
 
 EXAMPLES = r"""
 - name: Bring HSA in line with the provider description
-  hsa_reconcile:
+  webcert_siths.onboarding.hsa_reconcile:
     provider_path: "{{ inventory_dir }}/provider"
     uri: ldaps://hsa.region.example.se
     bind_dn: cn=hsa-sync,ou=System,c=SE
@@ -124,7 +124,7 @@ EXAMPLES = r"""
   register: hsa
 
 - name: Authenticate with a SITHS function certificate instead of a password
-  hsa_reconcile:
+  webcert_siths.onboarding.hsa_reconcile:
     provider_path: provider/
     uri: ldaps://hsa.region.example.se
     base_dn: c=SE
@@ -132,19 +132,19 @@ EXAMPLES = r"""
     client_key: /etc/pki/hsa-sync.key
 
 - name: Only prepare the change for the HSA agent (ombud)
-  hsa_reconcile:
+  webcert_siths.onboarding.hsa_reconcile:
     provider_path: provider/
     export_dir: reports/hsa-change
 
 - name: Remove people who left (at most 25 entries)
-  hsa_reconcile:
+  webcert_siths.onboarding.hsa_reconcile:
     provider_path: provider/
     prune: true
     max_deletes: 25
     backup_file: reports/hsa-before.ldif
 
 - name: Apply and keep a report of every operation (survives Ctrl-C)
-  hsa_reconcile:
+  webcert_siths.onboarding.hsa_reconcile:
     provider_path: provider/
     report_file: "{{ 'reports/hsa-apply.jsonl' | ansible.builtin.realpath }}"
 """
@@ -278,12 +278,23 @@ cache:
 import gc
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.hsa_ldap_args import LDAP_ARGUMENT_SPEC, ldap_settings
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.module_args import (
+    LDAP_ARGUMENT_SPEC,
+    ldap_settings,
+)
 
 try:
-    from ansible.module_utils.hsa_ldap import LdapConfigError, LdapConnectError
-    from ansible.module_utils.hsa_plan_cache import PlanCache, default_cache_dir
-    from ansible.module_utils.hsa_reconciler import reconcile
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        LdapConfigError,
+        LdapConnectError,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_cache import (
+        PlanCache,
+        default_cache_dir,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
+        reconcile,
+    )
 
     IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - shown to the user
@@ -316,15 +327,22 @@ def prepare(p: dict, base_dn: str | None, cache):
         if cached is not None:
             return cached, None, cached.findings, []
     # The YAML reader and validator are imported only when the cache cannot answer.
-    from ansible.module_utils.hsa_model import load_provider
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
+        load_provider,
+    )
 
     loaded = load_provider(path, strict_ids=p["strict_ids"])
     findings = [str(f) for f in loaded.findings]
     errors = [str(f) for f in loaded.errors]
     if errors or loaded.model is None or cache is None or not base_dn:
         return None, loaded.model, findings, errors
-    from ansible.module_utils.hsa_ldap_map import desired_entries
-    from ansible.module_utils.hsa_plan_cache import CachedDescription, fingerprint
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
+        desired_entries,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_cache import (
+        CachedDescription,
+        fingerprint,
+    )
 
     desired = desired_entries(loaded.model, base_dn)
     if desired.errors:  # reconcile reports them

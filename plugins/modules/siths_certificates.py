@@ -82,7 +82,7 @@ options:
       - ISO 8601 date-time used as "now" instead of the clock, for reproducible reports and tests.
     type: str
 extends_documentation_fragment:
-  - hsa_ldap
+  - webcert_siths.onboarding.hsa_ldap
 notes:
   - Needs the Python packages C(cryptography) and, with O(read_ldap), C(ldap3) on the controller.
   - Personal identity numbers (personnummer) found in certificates are masked in the output.
@@ -93,7 +93,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Verify SITHS certificates from the directory and a folder of exported certificates
-  siths_certificates:
+  webcert_siths.onboarding.siths_certificates:
     provider_path: provider/
     trust_bundle: files/siths-trust/
     crl_files: [files/siths-crl/]
@@ -108,7 +108,7 @@ EXAMPLES = r"""
   register: siths
 
 - name: Monitoring run that never fails, only reports
-  siths_certificates:
+  webcert_siths.onboarding.siths_certificates:
     provider_path: provider/
     trust_bundle: [files/siths-trust/root.pem, files/siths-trust/person-hsa-id-3.pem]
     host_certs_file: reports/host_certs.json
@@ -168,18 +168,23 @@ import json
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.hsa_ldap_args import LDAP_ARGUMENT_SPEC, ldap_settings
-from ansible.module_utils.report_files import write_atomic
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.module_args import (
+    LDAP_ARGUMENT_SPEC,
+    ldap_settings,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
+    write_atomic,
+)
 
 try:
-    from ansible.module_utils.siths_sources import (
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.sources import (
         CRL_SUFFIXES,
         load_cert_files,
         load_host_certs,
         load_ldap_certs,
         read_files,
     )
-    from ansible.module_utils.siths_verify import (
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.verify import (
         build_trust,
         load_crls,
         render_table,
@@ -209,7 +214,9 @@ def _now(module):
 
 
 def _load_people(module):
-    from ansible.module_utils.hsa_model import load_provider
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
+        load_provider,
+    )
 
     result = load_provider(module.params["provider_path"], strict_ids=module.params["strict_ids"])
     if result.model is None:
@@ -219,7 +226,11 @@ def _load_people(module):
 
 
 def _ldap_records(module):
-    from ansible.module_utils.hsa_ldap import LdapConfigError, LdapConnectError, connect
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        LdapConfigError,
+        LdapConnectError,
+        connect,
+    )
 
     try:
         settings = ldap_settings(module)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ansible.module_utils.webcert_roles import (
+from ..description.webcert_roles import (
     CARE_PURPOSE,
     POSITION_GROUP_PAIRS,
     ROLE_LABELS,

@@ -26,7 +26,7 @@ import socket
 import ssl
 from urllib.parse import urlparse
 
-from ansible.module_utils.hsa_ldap import (
+from .ldap import (
     PAGE_SIZE,
     LdapConnectError,
     LdapSettings,
