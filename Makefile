@@ -24,7 +24,8 @@ PLAYBOOKS := $(sort $(wildcard playbooks/*.yml))
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt tools/ensure-system-deps
+	@tools/ensure-system-deps
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
 	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
@@ -36,7 +37,7 @@ COLLECTION_LINK := .cache/collections/ansible_collections/webcert_siths/onboardi
 $(COLLECTION_LINK):
 	@$(PYTHON) tools/collection_path.py >/dev/null
 
-venv: $(STAMP) $(COLLECTION_LINK) ## Create .venv, install the Python requirements, link the collection
+venv: $(STAMP) $(COLLECTION_LINK) ## System packages, .venv with the Python requirements, the collection link
 
 system-deps: ## Install slapd, ldap-utils and chromium with apt when missing
 	@tools/ensure-system-deps
