@@ -1,0 +1,113 @@
+"""The trust bundle: the operator's SITHS CA certificates, indexed by subject."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+
+from .names import LEGACY_CA_RE, TEST_CA_RE
+from .parse import parse_certificates
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    source: str
+    severity: str  # error | warning
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"source": self.source, "severity": self.severity, "message": self.message}
+
+
+@dataclass(frozen=True)
+class TrustedCa:
+    cert: x509.Certificate
+    fingerprint: str
+    name: str
+    source: str
+    is_root: bool
+    legacy: bool
+    test: bool
+
+
+@dataclass
+class TrustStore:
+    by_subject: dict[bytes, list[TrustedCa]] = field(default_factory=dict)
+    problems: list[InputProblem] = field(default_factory=list)
+
+    @property
+    def cas(self) -> list[TrustedCa]:
+        return [ca for cas in self.by_subject.values() for ca in cas]
+
+    def candidates(self, name: x509.Name) -> list[TrustedCa]:
+        return self.by_subject.get(name.public_bytes(), [])
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    if cert.subject != cert.issuer:
+        return False
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def build_trust(items: Iterable[tuple[str, bytes]]) -> TrustStore:
+    """Index the CA certificates of a trust bundle given as ``(source, bytes)`` pairs."""
+    store = TrustStore()
+    seen: set[str] = set()
+    for source, data in items:
+        for rec in parse_certificates(data, source):
+            if not rec.readable:
+                store.problems.append(
+                    InputProblem(rec.source, "error", "; ".join(rec.problems) + " — ignored")
+                )
+                continue
+            if not rec.is_ca:
+                store.problems.append(
+                    InputProblem(
+                        rec.source,
+                        "warning",
+                        f"'{rec.subject}' is not a CA certificate (basicConstraints CA:FALSE or "
+                        "missing) — not used as a trust anchor",
+                    )
+                )
+                continue
+            if rec.fingerprint in seen:
+                continue
+            seen.add(rec.fingerprint)
+            cert = rec.cert
+            assert cert is not None
+            name = rec.common_name or rec.subject
+            ca = TrustedCa(
+                cert,
+                rec.fingerprint,
+                name,
+                rec.source,
+                _self_signed(cert),
+                bool(LEGACY_CA_RE.match(name)),
+                bool(TEST_CA_RE.match(name)),
+            )
+            if ca.legacy:
+                store.problems.append(
+                    InputProblem(
+                        rec.source,
+                        "warning",
+                        f"trust bundle contains the legacy CA '{name}' (old SITHS Root CA v1 "
+                        "tree); certificates under it are still reported as legacy",
+                    )
+                )
+            store.by_subject.setdefault(cert.subject.public_bytes(), []).append(ca)
+    if not store.by_subject:
+        store.problems.append(
+            InputProblem(
+                "trust_bundle",
+                "error",
+                "no CA certificates in the trust bundle: no certificate can be verified",
+            )
+        )
+    return store
