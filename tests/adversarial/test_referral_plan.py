@@ -12,6 +12,8 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
     Operation,
     Plan,
     refuse_referred,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_text import (
     render_text,
 )
 

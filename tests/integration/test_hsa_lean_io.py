@@ -25,6 +25,8 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (
     make_plan,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_ldif import (
     render_ldif,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (

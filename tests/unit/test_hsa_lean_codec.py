@@ -21,6 +21,8 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
     AttributeChange,
     Operation,
     make_plan,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_ldif import (
     render_ldif,
 )
 from hsa_builders import model, person, unit

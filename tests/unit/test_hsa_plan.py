@@ -11,6 +11,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.change_request import (
+    render_change_csv,
+    render_change_request,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
     MANAGED,
     MATCHING_RULE,
@@ -25,9 +29,11 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (
     make_plan,
-    render_change_csv,
-    render_change_request,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_ldif import (
     render_ldif,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_text import (
     render_text,
 )
 from hsa_builders import commission, model, person, replace, small_model, unit

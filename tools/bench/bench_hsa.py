@@ -53,7 +53,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.descripti
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (  # noqa: E402
     desired_entries,
 )
-from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (  # noqa: E402
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_ldif import (  # noqa: E402
     ldif_line,
 )
 

@@ -1,4 +1,7 @@
-"""Diff desired HSA entries against the directory and render the plan (pure, no I/O).
+"""The plan: diff desired HSA entries against the directory (pure, no I/O).
+
+The renderers live next to it: ``plan_text`` (readable diff, Ansible diff mode),
+``plan_ldif`` (LDIF change file, backup), ``change_request`` (for the HSA agent).
 
 ``make_plan(desired, actual, base_dn, prune=False, max_deletes=10) -> Plan``
 
@@ -24,9 +27,6 @@ referral, and listed in ``plan.refused``; the rest of the plan stays.
 
 from __future__ import annotations
 
-import base64
-import csv
-import io
 from dataclasses import dataclass, field
 
 from .mapping import (
@@ -44,12 +44,6 @@ from .mapping import (
 )
 
 OPS = ("add", "modify", "modrdn", "delete")
-KIND_NAMES = {  # Swedish HSA names, for people who talk to the HSA agent
-    "provider": "care provider (vårdgivare)",
-    "unit": "care unit (vårdenhet)",
-    "person": "person (person)",
-    "commission": "commission (medarbetaruppdrag)",
-}
 
 
 @dataclass(frozen=True)
@@ -583,221 +577,6 @@ def _check_targets(desired: DesiredState, nodes, by_id, plan: Plan, keys_of,
             )
 
 
-# --------------------------------------------------------------------------- rendering
-
-
-def _fmt(values) -> str:
-    if not values:
-        return "(none)"
-    if len(values) == 1:
-        return f'"{values[0]}"'
-    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
-
-
-def render_text(plan: Plan) -> str:
-    """The plan as a readable diff: per object, per attribute, before → after."""
-    lines = []
-    sign = {"add": "+", "modify": "~", "modrdn": ">", "delete": "-"}
-    for o in plan.operations:
-        lines.append(f"{sign[o.op]} {o.op} {o.kind} {o.hsa_id or ''}: {o.dn}".rstrip())
-        if o.op == "add":
-            for name, values in o.attributes:
-                if name != "objectClass":
-                    lines.append(f"    {name}: {_fmt(values)}")
-        elif o.op == "modify":
-            for c in o.changes:
-                lines.append(f"    {c.attribute}: {_fmt(c.before)} → {_fmt(c.after)}")
-        elif o.op == "modrdn":
-            lines.append(f"    → {o.new_dn}")
-    for r in plan.refused:
-        lines.append(f"! refused {r['op']} {r['kind']} {r['hsa_id'] or ''}: {r['dn']}")
-        lines.append(f"    {r['message']}")
-    c = plan.counts
-    refused = f"; {len(plan.refused)} refused (referral)" if plan.refused else ""
-    lines.append(
-        f"Plan: {c['add']} to add, {c['modify']} to modify, {c['modrdn']} to move or rename, "
-        f"{c['delete']} to delete{refused}; {len(plan.unmanaged)} unmanaged entries."
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _ldif_safe(value: str) -> bool:
-    if not value:
-        return True
-    if value[0] in " :<" or value[-1] == " ":
-        return False
-    return all(0 < ord(ch) < 128 and ch not in "\r\n" for ch in value)
-
-
-def ldif_line(name: str, value) -> str:
-    """``name: value``, or ``name:: base64`` for non-ASCII or unsafe values."""
-    if isinstance(value, bytes):
-        line = f"{name}:: {base64.b64encode(value).decode('ascii')}"
-    elif _ldif_safe(value):
-        line = f"{name}: {value}"
-    else:
-        line = f"{name}:: {base64.b64encode(value.encode('utf-8')).decode('ascii')}"
-    return _fold(line)
-
-
-def _fold(line: str, width: int = 76) -> str:
-    if len(line) <= width:
-        return line
-    parts = [line[:width]]
-    rest = line[width:]
-    while rest:
-        parts.append(" " + rest[: width - 1])
-        rest = rest[width - 1 :]
-    return "\n".join(parts)
-
-
-def render_ldif(plan: Plan) -> str:
-    """The plan as an LDIF change file (``ldapmodify -f``) with the same effect as apply."""
-    out = [
-        "# HSA change file written by hsa_reconcile. Apply in order with:",
-        "#   ldapmodify -H <uri> -D <bind DN> -W -f plan.ldif",
-        f"# Base DN: {plan.base_dn}",
-        "version: 1",
-        "",
-    ]
-    for o in plan.operations:
-        out.append(f"# {o.op} {o.kind} {o.hsa_id or ''}".rstrip())
-        out.append(ldif_line("dn", o.dn))
-        if o.op == "add":
-            out.append("changetype: add")
-            for name, values in o.attributes:
-                out.extend(ldif_line(name, v) for v in values)
-        elif o.op == "modify":
-            out.append("changetype: modify")
-            for c in o.changes:
-                if c.delete:
-                    out.append(f"delete: {c.attribute}")
-                    out.extend(ldif_line(c.attribute, v) for v in c.delete)
-                    out.append("-")
-                if c.add:
-                    out.append(f"add: {c.attribute}")
-                    out.extend(ldif_line(c.attribute, v) for v in c.add)
-                    out.append("-")
-        elif o.op == "modrdn":
-            out.append("changetype: modrdn")
-            out.append(ldif_line("newrdn", o.new_rdn))
-            out.append("deleteoldrdn: 1")
-            if o.new_superior:
-                out.append(ldif_line("newsuperior", o.new_superior))
-        elif o.op == "delete":
-            out.append("changetype: delete")
-        out.append("")
-    return "\n".join(out) + "\n"
-
-
-def render_entries_ldif(entries) -> str:
-    """Content LDIF of entries as read (for the backup written before an apply)."""
-    out = ["version: 1", ""]
-    for e in entries:
-        out.append(ldif_line("dn", e.dn))
-        for name, values in e.attributes.items():
-            out.extend(ldif_line(name, v) for v in values)
-        out.append("")
-    return "\n".join(out) + "\n"
-
-
-def _md(value) -> str:
-    text = ", ".join(value) if isinstance(value, (list, tuple)) else str(value or "")
-    return text.replace("|", "\\|").replace("\n", " ") or "–"
-
-
-def render_change_request(
-    plan: Plan, provider_name: str = "", provider_id: str = "", generated: str = ""
-) -> str:
-    """A change request in Markdown for the HSA agent (ombud) who registers the changes."""
-    c = plan.counts
-    lines = [
-        f"# HSA change request{(' — ' + provider_name) if provider_name else ''}",
-        "",
-        f"- Care provider (vårdgivare): {provider_name or '–'} ({provider_id or '–'})",
-        f"- Directory base DN: `{plan.base_dn}`",
-    ]
-    if generated:
-        lines.append(f"- Prepared: {generated}")
-    lines += [
-        f"- Changes: {c['add']} new, {c['modify']} changed, {c['modrdn']} renamed or moved, "
-        f"{c['delete']} removed",
-        "",
-        "Please register the changes below in HSA, in this order. The same changes are in "
-        "`plan.ldif` (LDIF) for tools that read it. Values are exactly as they must be "
-        "stored.",
-        "",
-    ]
-    if not plan.operations:
-        lines.append("No changes are needed: HSA already matches the description.")
-    for i, o in enumerate(plan.operations, 1):
-        what = KIND_NAMES.get(o.kind, o.kind)
-        verb = {"add": "Create", "modify": "Change", "modrdn": "Rename/move", "delete": "Remove"}[
-            o.op
-        ]
-        lines += [f"## {i}. {verb} {what} {o.hsa_id or ''}".rstrip(), "", f"Entry: `{o.dn}`", ""]
-        if o.op == "add":
-            lines += ["| attribute | value |", "|---|---|"]
-            lines += [f"| {n} | {_md(v)} |" for n, v in o.attributes if n != "objectClass"]
-        elif o.op == "modify":
-            lines += ["| attribute | now | should be |", "|---|---|---|"]
-            lines += [
-                f"| {ch.attribute} | {_md(ch.before)} | {_md(ch.after)} |" for ch in o.changes
-            ]
-        elif o.op == "modrdn":
-            lines.append(f"New name/place: `{o.new_dn}`")
-        elif o.op == "delete":
-            lines.append("Remove this entry (it is no longer in the description).")
-        lines.append("")
-    if plan.refused:
-        lines += [
-            "## Not in this request: held by another server (referral)",
-            "",
-            "These changes are below a part of the directory that this server refers to "
-            "another server, so they could not be checked here:",
-            "",
-        ]
-        lines += [f"- `{r['dn']}`: {_md(r['message'])}" for r in plan.refused]
-        lines.append("")
-    return "\n".join(lines) + "\n"
-
-
-def render_change_csv(plan: Plan) -> str:
-    """One row per attribute change: step, operation, kind, HSA-id, DN, attribute, before, after."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["step", "operation", "kind", "hsa_id", "dn", "attribute", "before", "after"])
-    for i, o in enumerate(plan.operations, 1):
-        if o.op == "add":
-            for n, v in o.attributes:
-                if n != "objectClass":
-                    w.writerow([i, o.op, o.kind, o.hsa_id, o.dn, n, "", "|".join(v)])
-        elif o.op == "modify":
-            for ch in o.changes:
-                w.writerow(
-                    [
-                        i,
-                        o.op,
-                        o.kind,
-                        o.hsa_id,
-                        o.dn,
-                        ch.attribute,
-                        "|".join(ch.before),
-                        "|".join(ch.after),
-                    ]
-                )
-        elif o.op == "modrdn":
-            w.writerow([i, o.op, o.kind, o.hsa_id, o.dn, "dn", o.dn, o.new_dn])
-        else:
-            w.writerow([i, o.op, o.kind, o.hsa_id, o.dn, "", "", ""])
-    return buf.getvalue()
-
-
-def diff_for_ansible(plan: Plan) -> dict:
-    """Ansible diff mode: the readable text, prepared."""
-    return {"prepared": render_text(plan)}
-
-
 __all__ = [
     "KINDS",
     "OPS",
@@ -805,12 +584,6 @@ __all__ = [
     "AttributeChange",
     "Operation",
     "Plan",
-    "diff_for_ansible",
     "make_plan",
     "refuse_referred",
-    "render_change_csv",
-    "render_change_request",
-    "render_entries_ldif",
-    "render_ldif",
-    "render_text",
 ]

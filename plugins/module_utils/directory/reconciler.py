@@ -275,6 +275,10 @@ def _conclude(plan, out, link, references, raw, raw_ops,
               provider_name, provider_hsa_id, *, check_mode, export_dir, backup_file,
               retries, report_file) -> dict:
     """Everything after the plan: referrals, rendering, export, apply (see reconcile)."""
+    from .change_request import (
+        render_change_csv,
+        render_change_request,
+    )
     from .gateway import (
         ApplyReport,
         _raw_entry,
@@ -283,10 +287,12 @@ def _conclude(plan, out, link, references, raw, raw_ops,
     )
     from .plan import (
         refuse_referred,
-        render_change_csv,
-        render_change_request,
+    )
+    from .plan_ldif import (
         render_entries_ldif,
         render_ldif,
+    )
+    from .plan_text import (
         render_text,
     )
 
@@ -426,6 +432,8 @@ def empty_result(base_dn: str) -> dict:
     ``_conclude`` gives for ``Plan(base_dn)``), kept by the plan cache with the read."""
     from .plan import (
         Plan,
+    )
+    from .plan_text import (
         render_text,
     )
 
