@@ -19,7 +19,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PLAYBOOKS := $(sort $(wildcard playbooks/*.yml))
 
 .PHONY: help venv system-deps lint ruff yamllint ansible-lint syntax-check pytest unit \
-        integration molecule test demo bench clean
+        integration molecule test demo bench clean catalogs
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ syntax-check: venv
 	  echo "syntax-check $$p"; \
 	  ansible-playbook --syntax-check "$$p" >/dev/null || exit 1; \
 	done
+
+catalogs: venv ## Message catalogs: extract, update locale/*/webcert.po, compile into i18n/bundle.py
+	$(VENV)/bin/python tools/i18n_build.py
 
 lint: ruff yamllint ansible-lint syntax-check ## ruff, yamllint, ansible-lint (production), syntax-check
 
