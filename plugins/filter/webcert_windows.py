@@ -1,6 +1,7 @@
 """Jinja filters for the Windows workstation roles (thin wrappers over the tested core).
 
-The logic lives in ``plugins/module_utils/win_policy.py`` and ``win_versions.py``;
+The logic lives in ``plugins/module_utils/workstation/`` (policy, versions, services,
+installers, trust, reboot, compliance);
 each filter converts their error values into one ``AnsibleFilterError`` that
 lists every problem.
 """
@@ -8,25 +9,40 @@ lists every problem.
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.compliance import (
+    build_report,
+    evaluate_host,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.installers import (
+    installer_outcome,
+    installer_problem_strings,
+    signature_problems,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.policy import (
     browser_list_keys,
     browser_registry_ops,
     netid_allowed_ops,
-    value_names_by_key,
+    owned_by_key,
+    values_by_key,
 )
-from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.versions import (
-    build_report,
-    certificate_thumbprint,
-    client_conflicts,
-    compare_versions,
-    evaluate_host,
-    install_decision,
-    installer_problem_strings,
-    legacy_certificates,
-    normalise_products,
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.reboot import (
+    reboot_decision,
+    reboot_message,
+    window_problems,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.services import (
     service_rules_dicts,
     services_from_info,
-    signature_problems,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.trust import (
+    certificate_thumbprint,
+    legacy_certificates,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.versions import (
+    client_conflicts,
+    compare_versions,
+    install_decision,
+    normalise_products,
     version_at_least,
 )
 
@@ -43,9 +59,9 @@ def _call(func, *args, **kwargs):
         raise AnsibleFilterError(str(exc)) from exc
 
 
-def webcert_browser_registry_ops(spec, present=None):
+def webcert_browser_registry_ops(spec, present=None, owned=None):
     """Registry operations (list of {control, path, name, type, data, state})."""
-    ops, errors = browser_registry_ops(spec, present)
+    ops, errors = browser_registry_ops(spec, present, owned)
     _fail("webcert_browser policy is invalid", errors)
     return ops
 
@@ -56,14 +72,36 @@ def webcert_browser_list_keys(spec):
     return keys
 
 
-def webcert_netid_allowed_ops(entries, product="enterprise", present=None, exclusive=True):
-    ops, errors = netid_allowed_ops(product, entries, present, exclusive)
+def webcert_netid_allowed_ops(entries, product="enterprise", present=None, exclusive=False, owned=None):
+    ops, errors = netid_allowed_ops(product, entries, present, exclusive, owned)
     _fail("netid allowed servers are invalid", errors)
     return ops
 
 
-def webcert_reg_value_names(results):
-    return value_names_by_key(results)
+def webcert_reg_values(results):
+    """{key path: {value name: data}} from a looped win_reg_stat."""
+    return values_by_key(results)
+
+
+def webcert_owned_entries(stat):
+    """{list key path: [entries the toolkit wrote]} from win_reg_stat of the bookkeeping key."""
+    return owned_by_key(stat)
+
+
+def webcert_reboot_decision(now, window, users, allow, force=False):
+    return _call(reboot_decision, now, window, users or [], bool(allow), bool(force))
+
+
+def webcert_reboot_message(language, delay_seconds):
+    return reboot_message(language, delay_seconds)
+
+
+def webcert_reboot_window_problems(window, path="workstation_reboot_window"):
+    return [str(p) for p in window_problems(window, path)]
+
+
+def webcert_installer_outcome(result):
+    return installer_outcome(result)
 
 
 def webcert_version_compare(a, b):
@@ -78,24 +116,32 @@ def webcert_installer_problems(installer, path="installer", allow_http=False):
     return installer_problem_strings(installer, path, allow_http)
 
 
-def webcert_install_decision(installed, client, minimum=None, target=None):
-    return _call(install_decision, installed, client, minimum or None, target or None)
+def webcert_install_decision(
+    installed, client, minimum=None, target=None, package_type=None, md_pattern=None
+):
+    return _call(
+        install_decision,
+        installed,
+        client,
+        minimum or None,
+        target or None,
+        package_type or None,
+        md_pattern or None,
+    )
 
 
-def webcert_products(installed):
-    return normalise_products(installed)
+def webcert_products(installed, md_pattern=None):
+    return normalise_products(installed, md_pattern or None)
 
 
-def webcert_client_conflicts(installed, client):
-    return _call(client_conflicts, installed, client)
+def webcert_client_conflicts(installed, client, package_type="standard", md_pattern=None):
+    return _call(client_conflicts, installed, client, package_type or "standard", md_pattern or None)
 
 
 def webcert_service_rules(
     client, md_package=False, lock_on_removal=False, certprop="auto", netid_certmover=False
 ):
-    return _call(
-        service_rules_dicts, client, md_package, lock_on_removal, certprop, netid_certmover
-    )
+    return _call(service_rules_dicts, client, md_package, lock_on_removal, certprop, netid_certmover)
 
 
 def webcert_services_by_name(services):
@@ -115,9 +161,8 @@ def webcert_cert_thumbprint(content):
 
 
 def webcert_legacy_cas(certificates, names=None):
-    if names:
-        return legacy_certificates(certificates, names)
-    return legacy_certificates(certificates)
+    """Legacy SITHS CAs among win_certificate_info rows; names empty = the toolkit's list."""
+    return legacy_certificates(certificates, names or None)
 
 
 def webcert_workstation_compliance(raw, host, groups, require_reader=True):
@@ -136,7 +181,12 @@ class FilterModule:
             "webcert_browser_registry_ops": webcert_browser_registry_ops,
             "webcert_browser_list_keys": webcert_browser_list_keys,
             "webcert_netid_allowed_ops": webcert_netid_allowed_ops,
-            "webcert_reg_value_names": webcert_reg_value_names,
+            "webcert_reg_values": webcert_reg_values,
+            "webcert_owned_entries": webcert_owned_entries,
+            "webcert_reboot_decision": webcert_reboot_decision,
+            "webcert_reboot_message": webcert_reboot_message,
+            "webcert_reboot_window_problems": webcert_reboot_window_problems,
+            "webcert_installer_outcome": webcert_installer_outcome,
             "webcert_version_compare": webcert_version_compare,
             "webcert_version_at_least": webcert_version_at_least,
             "webcert_installer_problems": webcert_installer_problems,

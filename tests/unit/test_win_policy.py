@@ -10,16 +10,19 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstati
     EDGE_ROOT,
     NETID_CLIENT_ALLOW_URL,
     NETID_ENTERPRISE_ALLOWED,
+    OWNED_KEY,
     ZONEMAP_KEY,
     auto_select_json,
     browser_list_keys,
     browser_registry_ops,
     netid_allowed_ops,
     numbered_list_ops,
+    owned_by_key,
     parse_browser_policy,
     url_pattern,
-    value_names_by_key,
+    values_by_key,
 )
+from windows_contract import apply_regedit, reg_stat_key, reg_stat_results
 
 HSA3 = "SITHS e-id Person HSA-id 3 CA v1"
 EDGE_AUTO = EDGE_ROOT + "\\AutoSelectCertificateForUrls"
@@ -34,8 +37,8 @@ BASE = {
 }
 
 
-def ops_for(spec, present=None):
-    ops, errors = browser_registry_ops(spec, present)
+def ops_for(spec, present=None, owned=None):
+    ops, errors = browser_registry_ops(spec, present, owned)
     assert errors == []
     return ops
 
@@ -46,8 +49,7 @@ def at(ops, path):
 
 def test_auto_select_json_is_exactly_what_edge_documents():
     assert auto_select_json("https://idp.inera.se", HSA3) == (
-        '{"pattern":"https://idp.inera.se",'
-        '"filter":{"ISSUER":{"CN":"SITHS e-id Person HSA-id 3 CA v1"}}}'
+        '{"pattern":"https://idp.inera.se","filter":{"ISSUER":{"CN":"SITHS e-id Person HSA-id 3 CA v1"}}}'
     )
 
 
@@ -87,34 +89,62 @@ def test_url_pattern_keeps_wildcards_and_schemes():
     assert url_pattern("idp.inera.se") == "https://idp.inera.se"
 
 
-def test_stale_numbered_values_are_removed_and_foreign_names_kept():
-    present = {EDGE_POPUPS: ["1", "2", "3", "10", "Comment"]}
-    rows = at(ops_for(BASE, present), EDGE_POPUPS)
-    assert ("3", None, None, "absent") in rows
-    assert ("10", None, None, "absent") in rows
-    assert all(name != "Comment" for name, *_ in rows)
-    assert [r[0] for r in rows if r[3] == "present"] == ["1", "2"]
+def run_role(spec, registry):
+    """What one run of the webcert_browser role does: read, render, apply."""
+    keys, _ = browser_list_keys(spec)
+    present = values_by_key(reg_stat_results(registry, keys))
+    owned = owned_by_key(dict(reg_stat_results(registry, [OWNED_KEY])[0]))
+    ops = ops_for(spec, present, owned)
+    return ops, apply_regedit(registry, ops)
 
 
-def test_rerun_with_exactly_the_wanted_values_present_removes_nothing():
-    first = ops_for(BASE)
-    present = {}
-    for op in first:
-        present.setdefault(op["path"], []).append(op["name"])
-    second = ops_for(BASE, present)
-    assert second == first
-    assert all(o["state"] == "present" for o in second)
+def test_foreign_entries_survive_and_ours_are_appended_at_the_first_free_number():
+    gpo = {"1": "https://intranet.clinic.example.se", "3": "[*.]1177.se", "Comment": "x"}
+    registry = {EDGE_POPUPS: dict(gpo)}
+    ops, changed = run_role(BASE, registry)
+    assert ("2", "string", "https://wc2.webcert.intygstjanster.se", "present") in at(ops, EDGE_POPUPS)
+    assert ("4", "string", "https://idp.inera.se", "present") in at(ops, EDGE_POPUPS)
+    assert not [o for o in ops if o["state"] == "absent"]
+    assert all(registry[EDGE_POPUPS][k] == v for k, v in gpo.items())
+    assert changed > 0
+    # Every later run: nothing changes, foreign entries still there.
+    for _ in range(3):
+        _, changed = run_role(BASE, registry)
+        assert changed == 0
+        assert all(registry[EDGE_POPUPS][k] == v for k, v in gpo.items())
 
 
-def test_emptied_list_removes_every_numbered_value():
+def test_only_entries_the_toolkit_wrote_are_removed_when_no_longer_wanted():
+    registry = {EDGE_POPUPS: {"1": "https://intranet.clinic.example.se"}}
+    run_role(BASE, registry)
+    narrowed = dict(BASE, popup_hosts=["idp.inera.se"])
+    ops, _ = run_role(narrowed, registry)
+    assert [(o["name"], o["state"]) for o in ops if o["path"] == EDGE_POPUPS and o["state"] == "absent"] == [
+        ("2", "absent")
+    ]
+    assert registry[EDGE_POPUPS] == {"1": "https://intranet.clinic.example.se", "3": "https://idp.inera.se"}
+    assert registry[OWNED_KEY][EDGE_POPUPS] == ["https://idp.inera.se"]
+
+
+def test_a_value_another_tool_wrote_first_is_never_removed_by_us():
+    registry = {EDGE_POPUPS: {"1": "https://idp.inera.se"}}
+    run_role(BASE, registry)
+    run_role(dict(BASE, popup_hosts=["wc2.webcert.intygstjanster.se"]), registry)
+    assert registry[EDGE_POPUPS]["1"] == "https://idp.inera.se"
+
+
+def test_empty_list_means_leave_alone():
     spec = dict(BASE, popup_hosts=[])
-    rows = at(ops_for(spec, {EDGE_POPUPS: ["2", "1"]}), EDGE_POPUPS)
-    assert rows == [("1", None, None, "absent"), ("2", None, None, "absent")]
+    registry = {EDGE_POPUPS: {"1": "a", "2": "b"}, OWNED_KEY: {EDGE_POPUPS: ["a"]}}
+    ops, _ = run_role(spec, registry)
+    assert at(ops, EDGE_POPUPS) == []
+    assert registry[EDGE_POPUPS] == {"1": "a", "2": "b"}
 
 
 def test_present_paths_match_case_insensitively():
-    rows = at(ops_for(BASE, {EDGE_POPUPS.upper(): ["5"]}), EDGE_POPUPS)
-    assert ("5", None, None, "absent") in rows
+    rows = at(ops_for(BASE, {EDGE_POPUPS.upper(): {"1": "https://idp.inera.se"}}), EDGE_POPUPS)
+    assert ("1", "string", "https://idp.inera.se", "present") in rows
+    assert ("2", "string", "https://wc2.webcert.intygstjanster.se", "present") in rows
 
 
 def test_disabled_control_and_browser_produce_no_operations():
@@ -242,14 +272,17 @@ def test_all_errors_are_collected():
     assert len(errors) == 2
 
 
-def test_numbered_list_sorts_stale_numerically():
-    ops = numbered_list_ops("popups", "K", ["a"], ["10", "9", "2"])
-    assert [(o.name, o.state) for o in ops] == [
-        ("1", "present"),
+def test_numbered_list_removes_owned_stale_values_in_numeric_order():
+    present = {"10": "c", "9": "b", "2": "a", "1": "foreign"}
+    ops = numbered_list_ops("popups", "K", ["new"], present, owned=["a", "b", "c"])
+    assert [(o.name, o.state) for o in ops if o.path == "K"] == [
+        ("3", "present"),
         ("2", "absent"),
         ("9", "absent"),
         ("10", "absent"),
     ]
+    assert ops[-1].path == OWNED_KEY
+    assert ops[-1].data == ["new"]
 
 
 def test_netid_enterprise_allowed_servers_exclusive():
@@ -258,7 +291,7 @@ def test_netid_enterprise_allowed_servers_exclusive():
         {"url": "https://idp.inera.se", "level": 1},
     ]
     ops, errors = netid_allowed_ops(
-        "enterprise", entries, ["https://idp.inera.se", "https://old.example.se"]
+        "enterprise", entries, ["https://idp.inera.se", "https://old.example.se"], exclusive=True
     )
     assert errors == []
     assert [(o["path"], o["name"], o["data"], o["state"]) for o in ops] == [
@@ -266,18 +299,22 @@ def test_netid_enterprise_allowed_servers_exclusive():
         (NETID_ENTERPRISE_ALLOWED, "https://idp.inera.se", "1", "present"),
         (NETID_ENTERPRISE_ALLOWED, "https://old.example.se", None, "absent"),
     ]
-    ops, _ = netid_allowed_ops("enterprise", entries, ["https://old.example.se"], exclusive=False)
-    assert all(o["state"] == "present" for o in ops)
+    ops, _ = netid_allowed_ops("enterprise", entries, ["https://old.example.se"])
+    assert all(o["state"] == "present" for o in ops), "not exclusive unless asked"
 
 
 def test_netid_client_allow_url_numbered_with_level_words():
     ops, errors = netid_allowed_ops(
-        "client", [{"url": "https://*.inera.se", "level": "full"}], ["1", "2"]
+        "client",
+        [{"url": "https://*.inera.se", "level": "full"}],
+        {"1": "https://intra.example.se,full", "2": "https://old.example.se,use"},
+        owned=["https://old.example.se,use"],
     )
     assert errors == []
     assert [(o["path"], o["name"], o["data"], o["state"]) for o in ops] == [
-        (NETID_CLIENT_ALLOW_URL, "1", "https://*.inera.se,full", "present"),
+        (NETID_CLIENT_ALLOW_URL, "3", "https://*.inera.se,full", "present"),
         (NETID_CLIENT_ALLOW_URL, "2", None, "absent"),
+        (OWNED_KEY, NETID_CLIENT_ALLOW_URL, ["https://*.inera.se,full"], "present"),
     ]
 
 
@@ -296,9 +333,11 @@ def test_netid_bad_entries(product, entry, fragment):
     assert errors and f"allowed_servers[0].{fragment}" in errors[0]
 
 
-def test_value_names_from_win_reg_stat_loop_results():
+def test_values_from_win_reg_stat_loop_results():
     results = [
-        {"item": EDGE_POPUPS, "exists": True, "properties": {"1": {}, "2": {}, "": {}}},
-        {"item": EDGE_AUTO, "exists": False},
+        dict(
+            reg_stat_key({"1": ("REG_SZ", "a"), "2": ("REG_SZ", "b"), "": ("REG_SZ", "")}), item=EDGE_POPUPS
+        ),
+        dict(reg_stat_key(None), item=EDGE_AUTO),
     ]
-    assert value_names_by_key(results) == {EDGE_POPUPS: ["1", "2"], EDGE_AUTO: []}
+    assert values_by_key(results) == {EDGE_POPUPS: {"1": "a", "2": "b"}, EDGE_AUTO: {}}

@@ -5,28 +5,37 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.versions import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.compliance import (
     build_report,
-    certificate_thumbprint,
-    client_conflicts,
-    compare_versions,
     evaluate_host,
-    install_decision,
-    installed_client,
-    legacy_certificates,
-    minimum_version,
-    parse_version,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.installers import (
+    signature_problems,
+    validate_installer,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.services import (
     service_problems,
     service_rules,
-    signature_problems,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.trust import (
+    certificate_thumbprint,
+    legacy_certificates,
     subject_cn,
-    validate_installer,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.versions import (
+    client_conflicts,
+    compare_versions,
+    install_decision,
+    installed_client,
+    minimum_version,
+    parse_version,
     version_at_least,
 )
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from windows_contract import service_row
 
 SHA = "a" * 64
 EID = {
@@ -35,7 +44,9 @@ EID = {
     "PSChildName": "{EID}",
 }
 NETID = {"DisplayName": "Net iD Enterprise", "DisplayVersion": "6.8.2.14", "PSChildName": "{NETID}"}
-RUNNING_AUTO = {"state": "running", "start_mode": "auto"}
+# Shaped by win_service_info.ps1 itself (tests/windows_contract.py): a running service is "started".
+RUNNING_AUTO = {k: service_row("SCardSvr", "started", "auto")[k] for k in ("state", "start_mode")}
+MD_EID = dict(EID, DisplayName="SITHS eID-app för Windows MD", PSChildName="{EIDMD}")
 
 
 # ----------------------------------------------------------------- versions
@@ -84,14 +95,37 @@ def test_installed_client_picks_highest_version_of_the_family():
     assert installed_client(rows, "netid_client") is None
 
 
-def test_eid_app_conflicts_with_netid_and_not_with_itself():
-    assert [c["name"] for c in client_conflicts([NETID, EID], "siths_eid_app")] == [
-        "Net iD Enterprise"
-    ]
+def test_standard_eid_app_and_netid_enterprise_may_coexist():
+    # Inera: the standard eID-app 2.x may run together with Net iD Enterprise (SITHS Admin).
+    assert client_conflicts([NETID, EID], "siths_eid_app") == []
+    assert client_conflicts([NETID, EID], "netid_enterprise") == []
     assert client_conflicts([EID], "siths_eid_app") == []
-    assert [c["family"] for c in client_conflicts([EID], "netid_enterprise")] == ["siths_eid_app"]
     with pytest.raises(ValueError, match="unknown client"):
         client_conflicts([], "iis")
+
+
+def test_md_package_and_netid_are_a_conflict_both_ways():
+    assert [(c["name"], c["kind"]) for c in client_conflicts([NETID, MD_EID], "siths_eid_app", "md")] == [
+        ("Net iD Enterprise", "conflict")
+    ]
+    assert [(c["family"], c["kind"]) for c in client_conflicts([MD_EID], "netid_enterprise")] == [
+        ("siths_eid_app", "conflict")
+    ]
+
+
+def test_switch_between_packagings_is_uninstall_reboot_install():
+    [switch] = client_conflicts([EID], "siths_eid_app", "md")
+    assert switch["kind"] == "switch"
+    assert "uninstall, reboot, install" in switch["reason"]
+    decision = install_decision([MD_EID], "siths_eid_app", "2.0.8481", "2.0.8481", "standard")
+    assert decision["action"] == "switch"
+    assert install_decision([MD_EID], "siths_eid_app", "2.0.8481", None, "standard")["action"] == "blocked"
+    assert install_decision([EID], "siths_eid_app", "2.0.8481", "2.0.8481", "standard")["action"] == "none"
+
+
+def test_netid_client_and_enterprise_are_alternatives():
+    client = {"DisplayName": "Net iD Client", "DisplayVersion": "1.2", "PSChildName": "{NC}"}
+    assert [c["kind"] for c in client_conflicts([NETID, client], "netid_enterprise")] == ["conflict"]
 
 
 @pytest.mark.parametrize(
@@ -164,18 +198,15 @@ def test_service_problems_name_the_service_and_reason():
     }
     problems = service_problems(rules, services)
     assert len(problems) == 4
-    assert any("SCardSvr is stopped, expected running" in p for p in problems)
+    assert any("SCardSvr is stopped, expected started" in p for p in problems)
     assert any(
-        "CertPropSvc start mode is auto, expected disabled" in p and "MD packages" in p
-        for p in problems
+        "CertPropSvc start mode is auto, expected disabled" in p and "MD packages" in p for p in problems
     )
 
 
 def test_delayed_auto_counts_as_auto_and_missing_stopped_service_is_fine():
     rules = service_rules("siths_eid_app", md_package=True)
-    assert (
-        service_problems(rules, {"SCardSvr": {"state": "running", "start_mode": "delayed"}}) == []
-    )
+    assert service_problems(rules, {"SCardSvr": {"state": "started", "start_mode": "delayed"}}) == []
     assert service_problems(rules, {}) == [
         "service SCardSvr is missing (the Smart Card resource manager must run for any card reader)"
     ]
@@ -239,10 +270,7 @@ def test_http_only_when_explicitly_allowed():
 
 def test_signature_check():
     assert signature_problems(None, None) == []
-    assert (
-        signature_problems({"status": "Valid", "subject": "CN=Inera AB, O=Inera AB"}, "Inera AB")
-        == []
-    )
+    assert signature_problems({"status": "Valid", "subject": "CN=Inera AB, O=Inera AB"}, "Inera AB") == []
     problems = signature_problems({"status": "HashMismatch", "subject": "CN=Evil"}, "Inera AB")
     assert len(problems) == 2
     assert signature_problems(None, "Inera AB") == [
@@ -315,9 +343,7 @@ def raw_facts(**override):
         },
         "browser": {"browsers": ["edge", "chrome"], "values": 6, "pending": 0},
         "trust": {
-            "expected": [
-                {"thumbprint": "AB", "subject": "CN=SITHS e-id Root CA v2", "store": "Root"}
-            ],
+            "expected": [{"thumbprint": "AB", "subject": "CN=SITHS e-id Root CA v2", "store": "Root"}],
             "present": {"Root": ["ab"]},
             "legacy": [],
         },
@@ -333,7 +359,7 @@ def test_compliant_host_matches_the_contract():
     assert entry["groups"] == ["unit_norr", "workstations"]
     assert entry["client"] == "siths_eid_app"
     assert entry["client_version"] == "2.0.8481"
-    assert entry["services"]["SCardSvr"] == {"state": "running", "start_mode": "auto"}
+    assert entry["services"]["SCardSvr"] == {"state": "started", "start_mode": "auto"}
     assert entry["readers"] == ["HID Global OMNIKEY 3x21 Smart Card Reader 0"]
     assert entry["reboot_required"] is False
     assert entry["trusted_cas"] == {"expected": 1, "missing": [], "legacy": []}
@@ -357,9 +383,21 @@ def test_compliant_host_matches_the_contract():
             "2.0.8325 is older than the required 2.0.8481",
         ),
         (
-            {"client": {"name": "siths_eid_app", "installed": [EID, NETID], "min_version": ""}},
-            "do not mix",
+            {
+                "client": {
+                    "name": "siths_eid_app",
+                    "package_type": "md",
+                    "installed": [MD_EID, NETID],
+                    "min_version": "",
+                }
+            },
+            "must not be combined with the SITHS eID-app MD package",
         ),
+        (
+            {"client": {"name": "siths_eid_app", "installed": [MD_EID], "min_version": ""}},
+            "SITHS eID-app is not installed",
+        ),
+        ({"reboot": {"pending": True, "reason": "outside the maintenance window"}}, "outside the"),
         (
             {"client": {"name": "siths_eid_app", "installed": [EID], "reboot_required": True}},
             "reboot is pending",
@@ -412,6 +450,17 @@ def test_legacy_ca_is_only_a_warning_unless_removal_was_asked():
     entry = evaluate_host("pc", [], raw)
     assert entry["compliant"] is True
     assert entry["warnings"] == ["legacy SITHS CA CN=SITHS Root CA v1 is still trusted"]
+
+
+def test_standard_eid_app_with_netid_for_siths_admin_is_compliant():
+    raw = raw_facts()
+    raw["client"]["installed"] = [EID, NETID]
+    raw["netid_alongside"] = {"name": "netid_enterprise", "installed": [EID, NETID], "min_version": "6.7"}
+    entry = evaluate_host("pc-tand-01", ["unit_tandvard"], raw)
+    assert entry["compliant"] is True, entry["problems"]
+    assert entry["netid_alongside"] == "6.8.2.14"
+    raw["netid_alongside"]["installed"] = [EID]
+    assert "Net iD Enterprise is not installed" in evaluate_host("pc", [], raw)["problems"]
 
 
 def test_host_without_facts_is_reported_not_dropped():

@@ -3,9 +3,11 @@
 A declarative description (hosts, issuer CNs, extensions, ...) becomes a list of
 ``RegistryOp`` = ``{control, path, name, type, data, state}`` that
 ``ansible.windows.win_regedit`` applies one by one. List policies (Edge and
-Chrome keep them as a subkey with values named ``1..n``) are written densely
-from 1; numbered values that exist on the host beyond the wanted list are
-removed, so a re-run changes nothing and stale entries disappear.
+Chrome keep them as a subkey with values named ``1..n``) are shared with GPO,
+Intune and other software: the toolkit manages only its own entries (found by
+content, appended at the first free number, removed only when it wrote them
+and no longer wants them), so a re-run changes nothing and foreign entries
+survive every run.
 
 Sources: Microsoft Edge and Chrome enterprise policy references; Pointsharp
 Net iD Enterprise / Net iD Client configuration (shared/domain/workstation.md).
@@ -25,11 +27,12 @@ from .versions import (
 EDGE_ROOT = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Edge"
 CHROME_ROOT = "HKLM:\\SOFTWARE\\Policies\\Google\\Chrome"
 BROWSER_ROOTS = {"edge": EDGE_ROOT, "chrome": CHROME_ROOT}
-ZONEMAP_KEY = (
-    "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\ZoneMapKey"
-)
+ZONEMAP_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\ZoneMapKey"
 NETID_ENTERPRISE_ALLOWED = "HKLM:\\SOFTWARE\\Policies\\SecMaker\\NetiD\\Enterprise\\AllowedServers"
 NETID_CLIENT_ALLOW_URL = "HKLM:\\SOFTWARE\\Policies\\Pointsharp\\NetiD\\Client\\Plugin\\AllowURL"
+# The toolkit's own bookkeeping: value name = a list policy key path, REG_MULTI_SZ data = the
+# entries the toolkit wrote there (so it removes only its own entries later).
+OWNED_KEY = "HKLM:\\SOFTWARE\\WebcertToolkit\\PolicyListEntries"
 
 CONTROLS = ("auto_select", "popups", "extensions", "native_messaging", "ie_mode", "trusted_sites")
 LIST_POLICIES = {
@@ -124,16 +127,12 @@ def _check_pattern(value: object, path: str, errors: list[PolicyError]) -> str |
         errors.append(PolicyError(path, f"{value!r} contains white space"))
         return None
     if text.lower().startswith("http://"):
-        errors.append(
-            PolicyError(path, f"{value!r} uses plain http; Webcert and the IdP are https only")
-        )
+        errors.append(PolicyError(path, f"{value!r} uses plain http; Webcert and the IdP are https only"))
         return None
     if "://" not in text:
         if not _HOST.match(text):
             errors.append(
-                PolicyError(
-                    path, f"{value!r} is not a host name (like idp.inera.se or [*.]inera.se)"
-                )
+                PolicyError(path, f"{value!r} is not a host name (like idp.inera.se or [*.]inera.se)")
             )
             return None
     elif not text.lower().startswith("https://"):
@@ -187,9 +186,7 @@ def parse_browser_policy(spec: Mapping) -> tuple[BrowserPolicy | None, list[Poli
         controls_spec = {}
     for name, enabled in controls_spec.items():
         if name not in CONTROLS:
-            errors.append(
-                PolicyError(f"controls.{name}", f"unknown control (known: {', '.join(CONTROLS)})")
-            )
+            errors.append(PolicyError(f"controls.{name}", f"unknown control (known: {', '.join(CONTROLS)})"))
         elif not isinstance(enabled, bool):
             errors.append(PolicyError(f"controls.{name}", f"{enabled!r} must be true or false"))
     controls = frozenset(c for c in CONTROLS if controls_spec.get(c, True) is True)
@@ -203,9 +200,7 @@ def parse_browser_policy(spec: Mapping) -> tuple[BrowserPolicy | None, list[Poli
     for i, cn in enumerate(_str_list(spec, "auto_select_issuer_cns", errors)):
         if not isinstance(cn, str) or not cn.strip():
             errors.append(
-                PolicyError(
-                    f"auto_select_issuer_cns[{i}]", "must be a non-empty issuer common name"
-                )
+                PolicyError(f"auto_select_issuer_cns[{i}]", "must be a non-empty issuer common name")
             )
         else:
             issuers.append(cn.strip())
@@ -237,15 +232,9 @@ def parse_browser_policy(spec: Mapping) -> tuple[BrowserPolicy | None, list[Poli
             errors.append(PolicyError(f"{where}.browser", f"{browser!r} is not edge or chrome"))
             ok = False
         if not isinstance(ext_id, str) or not _EXTENSION_ID.match(ext_id):
-            errors.append(
-                PolicyError(f"{where}.id", f"{ext_id!r} is not an extension id (32 letters a-p)")
-            )
+            errors.append(PolicyError(f"{where}.id", f"{ext_id!r} is not an extension id (32 letters a-p)"))
             ok = False
-        if (
-            not isinstance(update_url, str)
-            or not update_url.startswith("https://")
-            or ";" in update_url
-        ):
+        if not isinstance(update_url, str) or not update_url.startswith("https://") or ";" in update_url:
             errors.append(
                 PolicyError(
                     f"{where}.update_url",
@@ -285,9 +274,7 @@ def parse_browser_policy(spec: Mapping) -> tuple[BrowserPolicy | None, list[Poli
         site_list = ""
     elif site_list and not site_list.lower().startswith(("https://", "http://", "file://", "\\\\")):
         errors.append(
-            PolicyError(
-                "ie_mode_site_list", f"{site_list!r} must be an https://, file:// or UNC location"
-            )
+            PolicyError("ie_mode_site_list", f"{site_list!r} must be an https://, file:// or UNC location")
         )
 
     trusted = []
@@ -311,9 +298,7 @@ def parse_browser_policy(spec: Mapping) -> tuple[BrowserPolicy | None, list[Poli
             errors.append(PolicyError(f"trusted_sites_absent[{i}]", "must be a non-empty site"))
         elif site in sites:
             errors.append(
-                PolicyError(
-                    f"trusted_sites_absent[{i}]", f"{site!r} is also listed in trusted_sites"
-                )
+                PolicyError(f"trusted_sites_absent[{i}]", f"{site!r} is also listed in trusted_sites")
             )
         else:
             absent.append(site.strip())
@@ -351,38 +336,73 @@ def auto_select_json(pattern: str, issuer_cn: str) -> str:
     )
 
 
-def numbered_list_ops(
-    control: str, path: str, values: Iterable[str], present_names: Iterable[str] | None
-) -> list[RegistryOp]:
-    """Write ``values`` as 1..n under ``path``; remove numbered values beyond them.
+def _numbered(present: Mapping | None) -> dict[str, str]:
+    """Numbered values (name -> data) of one list key; other names are never ours."""
+    out: dict[str, str] = {}
+    for name, data in (present or {}).items():
+        if isinstance(name, str) and name.isdigit():
+            out[name] = data if isinstance(data, str) else json.dumps(data)
+    return out
 
-    Value names that are not plain numbers are left alone (not ours).
+
+def numbered_list_ops(
+    control: str,
+    path: str,
+    values: Iterable[str],
+    present: Mapping | Iterable[str] | None,
+    owned: Iterable[str] | None = None,
+) -> list[RegistryOp]:
+    """Manage the toolkit's own entries in a numbered list policy (values ``1..n``).
+
+    Other tools (GPO, Intune, other software) write to the same keys, so entries are found
+    by content, never by number: a wanted value already present anywhere in the list is
+    kept where it is; a missing one is appended at the first free number; a numbered value
+    is removed only when its data is in ``owned`` (what the toolkit wrote before, kept in
+    :data:`OWNED_KEY`) and no longer wanted. An empty ``values`` means "leave the list
+    alone": no operation at all. The last operation records what the toolkit owns now.
+    ``present`` maps value name -> data (a plain list of names counts as unknown data).
     """
-    values = list(values)
-    ops = [
-        RegistryOp(control, path, str(i), "string", value, "present")
-        for i, value in enumerate(values, start=1)
-    ]
-    wanted = {str(i) for i in range(1, len(values) + 1)}
-    stale = sorted(
-        (
-            n
-            for n in (present_names or [])
-            if isinstance(n, str) and n.isdigit() and n not in wanted
-        ),
-        key=lambda n: (int(n), n),
-    )
-    ops.extend(RegistryOp(control, path, name, None, None, "absent") for name in stale)
+    values = list(dict.fromkeys(values))
+    if not values:
+        return []
+    if present is not None and not isinstance(present, Mapping):
+        present = dict.fromkeys((str(n) for n in present), None)
+    numbered = _numbered(present)
+    by_data: dict[str, str] = {}
+    for name in sorted(numbered, key=int):
+        by_data.setdefault(numbered[name], name)
+    taken = set(numbered)
+    ops: list[RegistryOp] = []
+    free = 1
+    mine_before = set(owned or ())
+    # Ours from now on: what we appended, and what we owned before and still want. A value
+    # another tool already wrote stays theirs, so it is never removed by us.
+    mine_now = [v for v in values if v in mine_before or v not in by_data]
+    for value in values:
+        name = by_data.get(value)
+        if name is None:
+            while str(free) in taken:
+                free += 1
+            name = str(free)
+            taken.add(name)
+        ops.append(RegistryOp(control, path, name, "string", value, "present"))
+    wanted = set(values)
+    for name in sorted(numbered, key=int):
+        data = numbered[name]
+        if data in mine_before and data not in wanted:
+            ops.append(RegistryOp(control, path, name, None, None, "absent"))
+    if mine_now or mine_before:
+        ops.append(RegistryOp(control, OWNED_KEY, path, "multistring", mine_now, "present"))
     return ops
 
 
-def _present(present: Mapping | None, path: str) -> list[str]:
-    if not present:
-        return []
-    for key, names in present.items():
+def _lookup(mapping: Mapping | None, path: str, default):
+    if not mapping:
+        return default
+    for key, value in mapping.items():
         if str(key).lower() == path.lower():
-            return [str(n) for n in names or []]
-    return []
+            return value
+    return default
 
 
 def list_values(policy: BrowserPolicy, browser: str, control: str) -> list[str]:
@@ -412,10 +432,11 @@ def list_keys(policy: BrowserPolicy) -> list[str]:
 
 
 def render_browser_policy(
-    policy: BrowserPolicy, present: Mapping | None = None
+    policy: BrowserPolicy, present: Mapping | None = None, owned: Mapping | None = None
 ) -> list[RegistryOp]:
-    """Exact registry operations for the policy. ``present`` maps a list key path
-    to the value names currently under it (from ``win_reg_stat``)."""
+    """Exact registry operations for the policy. ``present`` maps a list key path to
+    ``{value name: data}`` currently under it (from ``win_reg_stat``); ``owned`` maps a list
+    key path to the data the toolkit wrote there before (from :data:`OWNED_KEY`)."""
     ops: list[RegistryOp] = []
     for browser in policy.browsers:
         root = BROWSER_ROOTS[browser]
@@ -425,7 +446,11 @@ def render_browser_policy(
             path = f"{root}\\{policy_name}"
             ops.extend(
                 numbered_list_ops(
-                    control, path, list_values(policy, browser, control), _present(present, path)
+                    control,
+                    path,
+                    list_values(policy, browser, control),
+                    _lookup(present, path, {}),
+                    _lookup(owned, path, []),
                 )
             )
         if browser == "edge" and "ie_mode" in policy.controls and policy.ie_mode_level is not None:
@@ -452,9 +477,7 @@ def render_browser_policy(
                 )
             else:
                 ops.append(
-                    RegistryOp(
-                        "ie_mode", root, "InternetExplorerIntegrationSiteList", None, None, "absent"
-                    )
+                    RegistryOp("ie_mode", root, "InternetExplorerIntegrationSiteList", None, None, "absent")
                 )
     if "trusted_sites" in policy.controls:
         for site, zone in policy.trusted_sites:
@@ -465,13 +488,13 @@ def render_browser_policy(
 
 
 def browser_registry_ops(
-    spec: Mapping, present: Mapping | None = None
+    spec: Mapping, present: Mapping | None = None, owned: Mapping | None = None
 ) -> tuple[list[dict], list[str]]:
     """Parse + render in one step: ``(ops as dicts, error strings)``."""
     policy, errors = parse_browser_policy(spec)
     if policy is None:
         return [], [str(e) for e in errors]
-    return [op.as_dict() for op in render_browser_policy(policy, present)], []
+    return [op.as_dict() for op in render_browser_policy(policy, present, owned)], []
 
 
 def browser_list_keys(spec: Mapping) -> tuple[list[str], list[str]]:
@@ -487,8 +510,9 @@ def browser_list_keys(spec: Mapping) -> tuple[list[str], list[str]]:
 def netid_allowed_ops(
     product: str,
     entries: Iterable[Mapping],
-    present: Iterable[str] | None = None,
-    exclusive: bool = True,
+    present: Mapping | Iterable[str] | None = None,
+    exclusive: bool = False,
+    owned: Iterable[str] | None = None,
 ) -> tuple[list[dict], list[str]]:
     """Registry operations for the sites allowed to use Net iD.
 
@@ -496,7 +520,8 @@ def netid_allowed_ops(
     under the policy root, value name = URL pattern, REG_SZ data = level number
     (0 blocked, 1 full, 2 use, 3/4 ask); with ``exclusive`` other value names
     there are removed. Net iD Client: ``Plugin\\AllowURL`` numbered values
-    ``"<url>,<level>"`` with level full/use/ask/blocked, stale numbers removed.
+    ``"<url>,<level>"`` with level full/use/ask/blocked, only the toolkit's own entries
+    managed (see :func:`numbered_list_ops`).
     """
     errors: list[str] = []
     cleaned: list[tuple[str, object]] = []
@@ -511,25 +536,17 @@ def netid_allowed_ops(
             or not url.startswith("https://")
             or any(c.isspace() or c == "," for c in url)
         ):
-            errors.append(
-                f"{where}.url: {url!r} must be an https:// URL pattern without spaces or commas"
-            )
+            errors.append(f"{where}.url: {url!r} must be an https:// URL pattern without spaces or commas")
             continue
         level = entry.get("level")
         if product == "enterprise":
-            if (
-                isinstance(level, bool)
-                or not isinstance(level, int)
-                or level not in NETID_ENTERPRISE_LEVELS
-            ):
+            if isinstance(level, bool) or not isinstance(level, int) or level not in NETID_ENTERPRISE_LEVELS:
                 errors.append(
                     f"{where}.level: {level!r} must be 0 (blocked), 1 (full), 2 (use), 3 or 4 (ask)"
                 )
                 continue
         elif product == "client" and level not in NETID_CLIENT_LEVELS:
-            errors.append(
-                f"{where}.level: {level!r} must be one of {', '.join(NETID_CLIENT_LEVELS)}"
-            )
+            errors.append(f"{where}.level: {level!r} must be one of {', '.join(NETID_CLIENT_LEVELS)}")
             continue
         cleaned.append((url, level))
     if product not in ("enterprise", "client"):
@@ -540,12 +557,10 @@ def netid_allowed_ops(
         values = [f"{url},{level}" for url, level in cleaned]
         return [
             op.as_dict()
-            for op in numbered_list_ops("allowed_servers", NETID_CLIENT_ALLOW_URL, values, present)
+            for op in numbered_list_ops("allowed_servers", NETID_CLIENT_ALLOW_URL, values, present, owned)
         ], []
     ops = [
-        RegistryOp(
-            "allowed_servers", NETID_ENTERPRISE_ALLOWED, url, "string", str(level), "present"
-        )
+        RegistryOp("allowed_servers", NETID_ENTERPRISE_ALLOWED, url, "string", str(level), "present")
         for url, level in cleaned
     ]
     if exclusive:
@@ -558,10 +573,12 @@ def netid_allowed_ops(
     return [op.as_dict() for op in ops], []
 
 
-def value_names_by_key(results: Iterable[Mapping]) -> dict[str, list[str]]:
-    """``{key path: [value names]}`` from the ``results`` of a looped ``win_reg_stat``
-    (each result has ``item`` = the path, ``exists`` and ``properties``)."""
-    present: dict[str, list[str]] = {}
+def values_by_key(results: Iterable[Mapping]) -> dict[str, dict[str, object]]:
+    """``{key path: {value name: data}}`` from the ``results`` of a looped ``win_reg_stat``
+    (each result has ``item`` = the path, ``exists`` and ``properties`` =
+    ``{name: {raw_value, type, value}}``, see the module's RETURN). The unnamed default
+    value (``""``) is left out."""
+    present: dict[str, dict[str, object]] = {}
     for result in results or []:
         if not isinstance(result, Mapping):
             continue
@@ -569,5 +586,25 @@ def value_names_by_key(results: Iterable[Mapping]) -> dict[str, list[str]]:
         if not isinstance(path, str):
             continue
         props = result.get("properties") if result.get("exists") else None
-        present[path] = sorted(str(n) for n in (props or {}) if n != "")
+        present[path] = {
+            str(name): (prop.get("value") if isinstance(prop, Mapping) else prop)
+            for name, prop in sorted((props or {}).items())
+            if name != ""
+        }
     return present
+
+
+def owned_by_key(stat: Mapping | None) -> dict[str, list[str]]:
+    """What the toolkit wrote before, from ``win_reg_stat`` of :data:`OWNED_KEY`:
+    value name = list key path, REG_MULTI_SZ data = the entries."""
+    if not isinstance(stat, Mapping) or not stat.get("exists"):
+        return {}
+    owned: dict[str, list[str]] = {}
+    for name, prop in (stat.get("properties") or {}).items():
+        if name == "" or not isinstance(prop, Mapping):
+            continue
+        value = prop.get("value")
+        if isinstance(value, str):
+            value = [value]
+        owned[str(name)] = [str(v) for v in value or [] if v]
+    return owned

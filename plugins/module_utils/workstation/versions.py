@@ -1,25 +1,18 @@
-"""Controller-side decisions for Windows workstations (pure, no I/O).
+"""Version rules for the smart-card clients (pure, no I/O).
 
 * version parsing and comparison (``6.7 < 6.10``, ``2.0.8481 < 2.0.10000``);
-* which smart-card client needs which Windows services (Certificate Propagation
-  off with SITHS eID-app MD packages, Smart Card always running, ...);
-* conflicts between installed smart-card client packages;
-* validation of operator-supplied installer parameters (sha256 is mandatory);
-* trusted-CA bookkeeping (thumbprints, legacy SITHS CAs);
-* compliance evaluation of the raw facts the Windows roles gather, into the
-  ``workstations.json`` contract of ``docs/architecture.md``.
+* Inera's minimum versions per client and platform;
+* which installed package belongs to which client family, coexistence and conflicts;
+* whether a client must be installed or upgraded.
 
 Errors are values: :class:`Problem` carries a dotted path and a message.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 CLIENTS = ("siths_eid_app", "netid_enterprise", "netid_client")
 
@@ -48,18 +41,16 @@ PRODUCT_PATTERNS = {
     "siths_eid_app": re.compile(r"siths\s*e-?id", re.IGNORECASE),
 }
 
-LEGACY_SITHS_CA_NAMES = (
-    "SITHS Root CA v1",
-    "SITHS Type 1 CA v1",
-    "SITHS Type 3 CA v1",
-    "SITHS CA v3",
-)
+PACKAGE_TYPES = ("standard", "md")
 
-SERVICE_STATES = ("started", "stopped")
-START_MODES = ("auto", "delayed", "manual", "disabled")
+# Which SITHS eID-app uninstall entries are the MD (minidriver) packaging. Inera publishes the
+# MD package as a separate download; the DisplayName it registers is checked on the pilot PC
+# (docs/workstations.md, pilot-PC checklist) and can be overridden per host group.
+DEFAULT_MD_PATTERN = r"\bMD\b|minidriver"
 
-_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+
 _VERSION = re.compile(r"^\s*v?(\d+(?:\.\d+)*)")
+_MSI_CODE = re.compile(r"^\{[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\}$")
 
 
 @dataclass(frozen=True)
@@ -125,11 +116,12 @@ def product_family(display_name: str) -> str | None:
     return None
 
 
-def _product_list(installed: Iterable[Mapping] | Mapping | None) -> list[dict]:
+def _product_list(installed: Iterable[Mapping] | Mapping | None, md_pattern: str | None = None) -> list[dict]:
     if installed is None:
         return []
     if isinstance(installed, Mapping):
         installed = [installed]
+    md = re.compile(md_pattern or DEFAULT_MD_PATTERN, re.IGNORECASE)
     products = []
     for item in installed:
         if not isinstance(item, Mapping):
@@ -137,28 +129,44 @@ def _product_list(installed: Iterable[Mapping] | Mapping | None) -> list[dict]:
         name = str(item.get("name") or item.get("DisplayName") or "")
         version = item.get("version", item.get("DisplayVersion"))
         product_id = item.get("product_id", item.get("PSChildName"))
+        family = product_family(name)
         products.append(
             {
                 "name": name,
                 "version": None if version in (None, "") else str(version),
                 "product_id": None if product_id in (None, "") else str(product_id),
-                "family": product_family(name),
+                "family": family,
+                "package_type": (
+                    ("md" if md.search(name) else "standard") if family == "siths_eid_app" else None
+                ),
+                "msi": bool(_MSI_CODE.match(str(product_id or ""))),
             }
         )
     return products
 
 
-def normalise_products(installed: Iterable[Mapping] | Mapping | None) -> list[dict]:
+def normalise_products(
+    installed: Iterable[Mapping] | Mapping | None, md_pattern: str | None = None
+) -> list[dict]:
     """Uninstall-key rows (``DisplayName``/``DisplayVersion``/``PSChildName`` or
-    ``name``/``version``/``product_id``) as ``{name, version, product_id, family}``."""
-    return _product_list(installed)
+    ``name``/``version``/``product_id``) as
+    ``{name, version, product_id, family, package_type, msi}``."""
+    return _product_list(installed, md_pattern)
 
 
-def installed_client(installed: Iterable[Mapping] | Mapping | None, client: str) -> dict | None:
-    """The installed package of ``client`` with the highest parseable version, or None."""
+def installed_client(
+    installed: Iterable[Mapping] | Mapping | None,
+    client: str,
+    package_type: str | None = None,
+    md_pattern: str | None = None,
+) -> dict | None:
+    """The installed package of ``client`` with the highest parseable version, or None.
+    With ``package_type`` (SITHS eID-app) only that packaging counts."""
     best: dict | None = None
-    for product in _product_list(installed):
+    for product in _product_list(installed, md_pattern):
         if product["family"] != client:
+            continue
+        if package_type and product["package_type"] not in (None, package_type):
             continue
         if best is None:
             best = product
@@ -171,16 +179,77 @@ def installed_client(installed: Iterable[Mapping] | Mapping | None, client: str)
     return best
 
 
-def client_conflicts(installed: Iterable[Mapping] | Mapping | None, client: str) -> list[dict]:
+def client_conflicts(
+    installed: Iterable[Mapping] | Mapping | None,
+    client: str,
+    package_type: str = "standard",
+    md_pattern: str | None = None,
+) -> list[dict]:
     """Installed smart-card client packages that must not live next to ``client``.
 
-    SITHS eID-app and Net iD (Enterprise or Client) must not be mixed (Inera:
-    "do not mix packages"); Net iD Enterprise and Net iD Client are alternatives
-    too. Returns the conflicting products (empty list = no conflict).
+    Inera's rule ("Avveckling och samexistens med Net iD Enterprise", the SITHS eID-app
+    download page; docs/workstations.md has the table):
+
+    * the *standard* SITHS eID-app 2.x and Net iD Enterprise may run together (PCs used for
+      SITHS Admin keep Net iD);
+    * the *MD* (minidriver) package must not be combined with Net iD (Enterprise or Client);
+    * "blanda inte paket": an installed eID-app of the other packaging (standard <-> MD) is
+      replaced by uninstall -> reboot -> install (``kind: switch``);
+    * Net iD Enterprise and Net iD Client are alternatives to each other.
+
+    Returns the conflicting products, each with ``kind`` (``conflict`` or ``switch``) and a
+    ``reason`` sentence (empty list = nothing in the way).
     """
     if client not in CLIENTS:
         raise ValueError(f"unknown client {client!r} (choose one of {', '.join(CLIENTS)})")
-    return [p for p in _product_list(installed) if p["family"] not in (None, client)]
+    if package_type not in PACKAGE_TYPES:
+        raise ValueError(f"package type {package_type!r} must be standard or md")
+    products = _product_list(installed, md_pattern)
+    found = []
+    for product in products:
+        family = product["family"]
+        kind = reason = None
+        if family is None or (family == client and client != "siths_eid_app"):
+            continue
+        if client == "siths_eid_app":
+            if family == "siths_eid_app":
+                if product["package_type"] != package_type:
+                    kind = "switch"
+                    reason = (
+                        f"{product['name']} is the {product['package_type']} package and this host"
+                        f" should have the {package_type} package: uninstall, reboot, install"
+                    )
+            elif package_type == "md":
+                kind = "conflict"
+                reason = f"{product['name']} must not be combined with the SITHS eID-app MD package"
+        elif family == "siths_eid_app":
+            if product["package_type"] == "md":
+                kind = "conflict"
+                reason = f"{product['name']} (MD package) must not be combined with Net iD"
+        elif family != client:
+            kind = "conflict"
+            reason = f"{product['name']} and {CLIENT_LABELS[client]} are alternatives; keep one"
+        if kind:
+            found.append({**product, "kind": kind, "reason": reason})
+    return found
+
+
+def coexisting_clients(
+    installed: Iterable[Mapping] | Mapping | None,
+    client: str,
+    package_type: str = "standard",
+    md_pattern: str | None = None,
+) -> list[dict]:
+    """Other smart-card clients installed next to ``client`` that do not block it
+    (the standard eID-app with Net iD Enterprise)."""
+    blocking = {
+        (p["name"], p["product_id"]) for p in client_conflicts(installed, client, package_type, md_pattern)
+    }
+    return [
+        p
+        for p in _product_list(installed, md_pattern)
+        if p["family"] not in (None, client) and (p["name"], p["product_id"]) not in blocking
+    ]
 
 
 def install_decision(
@@ -188,26 +257,44 @@ def install_decision(
     client: str,
     minimum: str | None,
     target: str | None,
+    package_type: str | None = None,
+    md_pattern: str | None = None,
 ) -> dict:
     """Whether the client must be installed or upgraded.
 
     ``minimum`` is the lowest acceptable version (None = any), ``target`` the
     version the operator's installer carries (None = no installer supplied).
-    Returns ``{action: none|install|upgrade|blocked, current, reason}``; ``blocked``
-    means an action is needed but the supplied installer cannot satisfy it.
+    ``package_type`` (SITHS eID-app only) is the wanted packaging: an eID-app of the
+    other packaging does not count as installed, and the action is ``switch``
+    (uninstall it, reboot, install this one).
+    Returns ``{action: none|install|upgrade|switch|blocked, current, reason}``;
+    ``blocked`` means an action is needed but the supplied installer cannot satisfy it.
     """
-    current = installed_client(installed, client)
     label = CLIENT_LABELS.get(client, client)
+    current = installed_client(installed, client, package_type, md_pattern)
+    other = None
+    if client == "siths_eid_app" and package_type and current is None:
+        other = installed_client(installed, client, None, md_pattern)
     current_version = current["version"] if current else None
-    if current is None:
+    if other is not None:
         if target is None:
             return _decision(
-                "blocked", None, f"{label} is not installed and no installer is supplied"
+                "blocked",
+                other["version"],
+                f"{other['name']} is the {other['package_type']} package, this host should have"
+                f" the {package_type} package, and no installer is supplied",
             )
+        return _decision(
+            "switch",
+            other["version"],
+            f"{other['name']} is the {other['package_type']} package; this host should have the"
+            f" {package_type} package (uninstall, reboot, install)",
+        )
+    if current is None:
+        if target is None:
+            return _decision("blocked", None, f"{label} is not installed and no installer is supplied")
         if minimum and not version_at_least(target, minimum):
-            return _decision(
-                "blocked", None, f"the supplied installer ({target}) is older than {minimum}"
-            )
+            return _decision("blocked", None, f"the supplied installer ({target}) is older than {minimum}")
         return _decision("install", None, f"{label} is not installed")
     try:
         too_old = bool(minimum) and not version_at_least(current_version, minimum)
@@ -239,468 +326,3 @@ def install_decision(
 
 def _decision(action: str, current: str | None, reason: str) -> dict:
     return {"action": action, "current": current, "reason": reason}
-
-
-# --------------------------------------------------------------------------- services
-
-
-@dataclass(frozen=True)
-class ServiceRule:
-    """Desired state of one Windows service and why."""
-
-    name: str
-    state: str  # started | stopped
-    start_mode: str  # auto | manual | disabled
-    reason: str
-
-
-def service_rules(
-    client: str,
-    md_package: bool = False,
-    lock_on_removal: bool = False,
-    certprop: str = "auto",
-    netid_certmover: bool = False,
-) -> list[ServiceRule]:
-    """The services the smartcard role enforces for a client choice.
-
-    ``certprop`` is the operator override for Certificate Propagation:
-    ``auto`` (derive from the client), ``enabled``, ``disabled`` or ``unmanaged``.
-    """
-    if client not in CLIENTS:
-        raise ValueError(f"unknown client {client!r} (choose one of {', '.join(CLIENTS)})")
-    if certprop not in ("auto", "enabled", "disabled", "unmanaged"):
-        raise ValueError(f"certprop {certprop!r} must be auto, enabled, disabled or unmanaged")
-    rules = [
-        ServiceRule(
-            "SCardSvr",
-            "started",
-            "auto",
-            "the Smart Card resource manager must run for any card reader",
-        )
-    ]
-    mode = certprop
-    reason = "set by the operator"
-    if certprop == "auto":
-        mode = "unmanaged"
-        if client == "siths_eid_app" and md_package:
-            mode, reason = (
-                "disabled",
-                "SITHS eID-app MD packages require Certificate Propagation to be disabled",
-            )
-        elif client == "netid_enterprise" and netid_certmover:
-            mode, reason = "disabled", "Net iD CertMover conflicts with Certificate Propagation"
-    if mode == "disabled":
-        rules.append(ServiceRule("CertPropSvc", "stopped", "disabled", reason))
-    elif mode == "enabled":
-        rules.append(ServiceRule("CertPropSvc", "started", "manual", reason))
-    if lock_on_removal:
-        rules.append(
-            ServiceRule(
-                "SCPolicySvc",
-                "started",
-                "auto",
-                "card removal locks the screen (Smart Card Removal Policy)",
-            )
-        )
-    return rules
-
-
-def service_rules_dicts(*args, **kwargs) -> list[dict]:
-    return [asdict(rule) for rule in service_rules(*args, **kwargs)]
-
-
-def _service_view(info: Mapping | None) -> dict:
-    """One service from win_service_info (``state``/``start_mode``) normalised."""
-    if not info:
-        return {"state": "missing", "start_mode": None}
-    state = str(info.get("state", "unknown")).lower()
-    start_mode = info.get("start_mode")
-    return {"state": state, "start_mode": None if start_mode is None else str(start_mode).lower()}
-
-
-def services_from_info(services: Iterable[Mapping] | None) -> dict[str, dict]:
-    """``win_service_info.services`` (list of dicts with name/state/start_mode) by name."""
-    result: dict[str, dict] = {}
-    for svc in services or []:
-        if isinstance(svc, Mapping) and svc.get("name"):
-            result[str(svc["name"])] = _service_view(svc)
-    return result
-
-
-def service_problems(
-    rules: Iterable[ServiceRule | Mapping], services: Mapping[str, Mapping]
-) -> list[str]:
-    problems = []
-    for rule in rules:
-        r = rule if isinstance(rule, ServiceRule) else ServiceRule(**rule)
-        seen = _service_view(_lookup_ci(services, r.name))
-        if seen["state"] == "missing":
-            if r.state == "started":
-                problems.append(f"service {r.name} is missing ({r.reason})")
-            continue
-        want_state = "running" if r.state == "started" else "stopped"
-        if seen["state"] != want_state:
-            problems.append(
-                f"service {r.name} is {seen['state']}, expected {want_state} ({r.reason})"
-            )
-        mode = seen["start_mode"]
-        delayed_auto = r.start_mode == "auto" and mode == "delayed"
-        if mode is not None and mode != r.start_mode and not delayed_auto:
-            problems.append(
-                f"service {r.name} start mode is {mode}, expected {r.start_mode} ({r.reason})"
-            )
-    return problems
-
-
-def _lookup_ci(mapping: Mapping[str, Mapping], key: str) -> Mapping | None:
-    for name, value in mapping.items():
-        if name.lower() == key.lower():
-            return value
-    return None
-
-
-# --------------------------------------------------------------------------- installers
-
-
-def validate_installer(
-    installer: object, path: str = "installer", allow_http: bool = False
-) -> list[Problem]:
-    """Check operator-supplied installer parameters before any host is touched.
-
-    An empty ``path`` means "no installer supplied" and is valid (the role then
-    only detects and reports). With a path, ``sha256``, ``product_id`` and
-    ``version`` are required.
-    """
-    if installer is None:
-        return []
-    if not isinstance(installer, Mapping):
-        return [
-            Problem(
-                path,
-                "must be a mapping with path, sha256, product_id and version"
-                f" (got {type(installer).__name__})",
-            )
-        ]
-    problems: list[Problem] = []
-    source = installer.get("path") or ""
-    if not isinstance(source, str):
-        return [Problem(f"{path}.path", "must be a string (UNC path, local path or https:// URL)")]
-    if not source.strip():
-        return problems
-    lowered = source.lower()
-    if lowered.startswith("http://") and not allow_http:
-        problems.append(
-            Problem(f"{path}.path", f"{source!r} uses plain http; use https:// or a UNC path")
-        )
-    elif not (
-        lowered.startswith(("https://", "http://", "\\\\")) or re.match(r"^[a-z]:\\", lowered)
-    ):
-        problems.append(
-            Problem(
-                f"{path}.path",
-                f"{source!r} is not a UNC path (\\\\server\\share\\file),"
-                " a local path (C:\\...) or an https:// URL",
-            )
-        )
-    sha = installer.get("sha256")
-    if sha in (None, ""):
-        problems.append(
-            Problem(
-                f"{path}.sha256",
-                "is required: the installer's SHA-256 (Get-FileHash -Algorithm SHA256)",
-            )
-        )
-    elif not isinstance(sha, str) or not _SHA256.match(sha):
-        problems.append(
-            Problem(
-                f"{path}.sha256", f"{sha!r} is not a SHA-256 digest (64 hexadecimal characters)"
-            )
-        )
-    product_id = installer.get("product_id")
-    if not isinstance(product_id, str) or not product_id.strip():
-        problems.append(
-            Problem(
-                f"{path}.product_id",
-                "is required: the uninstall key name of the product (a GUID like {...} for MSI)",
-            )
-        )
-    version = installer.get("version")
-    if version in (None, ""):
-        problems.append(
-            Problem(
-                f"{path}.version",
-                "is required: the version this installer installs (e.g. 2.0.8481)",
-            )
-        )
-    else:
-        try:
-            parse_version(version)
-        except ValueError as exc:
-            problems.append(Problem(f"{path}.version", str(exc)))
-    arguments = installer.get("arguments")
-    if (
-        arguments is not None
-        and not isinstance(arguments, str)
-        and (not isinstance(arguments, Sequence) or not all(isinstance(a, str) for a in arguments))
-    ):
-        problems.append(Problem(f"{path}.arguments", "must be a string or a list of strings"))
-    codes = installer.get("expected_return_codes")
-    if codes is not None and (
-        isinstance(codes, str | bytes)
-        or not isinstance(codes, Sequence)
-        or not all(isinstance(c, int) and not isinstance(c, bool) for c in codes)
-    ):
-        problems.append(
-            Problem(f"{path}.expected_return_codes", "must be a list of integers, e.g. [0, 3010]")
-        )
-    signer = installer.get("signer_subject")
-    if signer is not None and not isinstance(signer, str):
-        problems.append(
-            Problem(
-                f"{path}.signer_subject",
-                "must be a string (part of the Authenticode signer subject)",
-            )
-        )
-    return problems
-
-
-def installer_problem_strings(
-    installer: object, path: str = "installer", allow_http: bool = False
-) -> list[str]:
-    return [str(p) for p in validate_installer(installer, path, allow_http)]
-
-
-def signature_problems(signature: Mapping | None, signer_subject: str | None) -> list[str]:
-    """Judge a ``Get-AuthenticodeSignature`` result ``{status, subject}``."""
-    if not signer_subject:
-        return []
-    if not signature:
-        return ["the installer's Authenticode signature could not be read"]
-    status = str(signature.get("status", ""))
-    subject = str(signature.get("subject") or "")
-    problems = []
-    if status.lower() != "valid":
-        problems.append(
-            "the installer's Authenticode signature status is"
-            f" {status or 'unknown'}, expected Valid"
-        )
-    if signer_subject.lower() not in subject.lower():
-        problems.append(
-            f"the installer is signed by {subject or 'nobody'!r},"
-            f" expected a subject containing {signer_subject!r}"
-        )
-    return problems
-
-
-# --------------------------------------------------------------------------- certificates
-
-
-def certificate_der(content: str | bytes) -> bytes:
-    """DER bytes of a certificate given as PEM text, DER bytes, or base64 of either
-    (``slurp`` returns base64). Raises ValueError when it is neither."""
-    raw = content.encode("ascii", "ignore") if isinstance(content, str) else bytes(content)
-    if b"-----BEGIN CERTIFICATE-----" not in raw and not raw.startswith(b"\x30"):
-        try:
-            decoded = base64.b64decode(raw, validate=False)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("not a certificate (neither PEM nor DER)") from exc
-        raw = decoded
-    if b"-----BEGIN CERTIFICATE-----" in raw:
-        body = raw.split(b"-----BEGIN CERTIFICATE-----", 1)[1].split(
-            b"-----END CERTIFICATE-----", 1
-        )[0]
-        try:
-            raw = base64.b64decode(b"".join(body.split()), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("PEM block is not valid base64") from exc
-    if not raw.startswith(b"\x30") or len(raw) < 64:
-        raise ValueError("not a certificate (neither PEM nor DER)")
-    return raw
-
-
-def certificate_thumbprint(content: str | bytes) -> str:
-    """Windows thumbprint (upper-case SHA-1 of the DER encoding)."""
-    return hashlib.sha1(certificate_der(content), usedforsecurity=False).hexdigest().upper()
-
-
-def subject_cn(subject: str) -> str | None:
-    """The CN of a Windows-formatted subject (``CN=SITHS Root CA v1, O=Inera AB, C=SE``)."""
-    match = re.search(r"(?:^|,\s*)CN=(\"[^\"]*\"|[^,]*)", subject or "")
-    if not match:
-        return None
-    return match.group(1).strip().strip('"')
-
-
-def legacy_certificates(
-    certificates: Iterable[Mapping] | None, legacy_names: Iterable[str] = LEGACY_SITHS_CA_NAMES
-) -> list[dict]:
-    """Certificates (win_certificate_info rows) whose subject CN is a legacy SITHS CA name,
-    including TEST/PP/SYSTEMTEST-prefixed variants."""
-    names = {n.lower() for n in legacy_names}
-    found = []
-    for cert in certificates or []:
-        cn = subject_cn(str(cert.get("subject", "")))
-        if cn is None:
-            continue
-        bare = re.sub(r"^(test|pp|systemtest)\s+", "", cn, flags=re.IGNORECASE).lower()
-        if bare in names:
-            found.append(
-                {
-                    "thumbprint": str(cert.get("thumbprint", "")).upper(),
-                    "subject": str(cert.get("subject", "")),
-                }
-            )
-    return found
-
-
-# --------------------------------------------------------------------------- compliance
-
-
-def evaluate_host(
-    host: str, groups: Iterable[str], raw: Mapping | None, require_reader: bool = True
-) -> dict:
-    """One host's entry in ``workstations.json`` from the raw facts the roles gathered.
-
-    ``raw`` keys (each optional, written by one role):
-    ``client``  {name, installed: [rows], min_version, reboot_required, problems}
-    ``smartcard`` {services: {name: {state, start_mode}}, rules: [ServiceRule dicts],
-                   readers: [names], reboot_required}
-    ``browser`` {browsers: [...], values: int, pending: int, problems}
-    ``trust``   {expected: [{thumbprint, subject, store}], present: {store: [thumbprints]},
-                 legacy: [{thumbprint, subject}], remove_legacy: bool}
-    """
-    groups = sorted(g for g in groups if g not in ("all", "ungrouped"))
-    entry: dict = {
-        "host": host,
-        "groups": groups,
-        "compliant": False,
-        "client": None,
-        "client_version": None,
-        "services": {},
-        "readers": [],
-        "reboot_required": False,
-        "problems": [],
-        "warnings": [],
-        "policies": None,
-        "trusted_cas": None,
-    }
-    if not raw:
-        entry["problems"].append(
-            "no facts gathered: the host was unreachable, failed, or was not reached in this run"
-        )
-        return entry
-    problems: list[str] = entry["problems"]
-    warnings: list[str] = entry["warnings"]
-    reboot = False
-
-    client = raw.get("client")
-    if client:
-        name = client.get("name")
-        entry["client"] = name
-        found = installed_client(client.get("installed"), name) if name in CLIENTS else None
-        entry["client_version"] = found["version"] if found else None
-        label = CLIENT_LABELS.get(name, str(name))
-        minimum = client.get("min_version") or None
-        if found is None:
-            problems.append(f"{label} is not installed")
-        elif minimum:
-            try:
-                if not version_at_least(found["version"], minimum):
-                    problems.append(
-                        f"{label} {found['version']} is older than the required {minimum}"
-                    )
-            except ValueError:
-                problems.append(
-                    f"{label} version {found['version']!r} cannot be read; required {minimum}"
-                )
-        if name in CLIENTS:
-            for other in client_conflicts(client.get("installed"), name):
-                problems.append(
-                    f"{other['name']} {other['version'] or ''}".rstrip()
-                    + f" is installed next to {label}; do not mix smart-card client packages"
-                )
-        problems.extend(client.get("problems") or [])
-        reboot = reboot or bool(client.get("reboot_required"))
-    else:
-        problems.append("no smart-card client facts (netid or siths_eid_app role did not run)")
-
-    card = raw.get("smartcard")
-    if card:
-        services = {str(k): _service_view(v) for k, v in (card.get("services") or {}).items()}
-        entry["services"] = services
-        problems.extend(service_problems(card.get("rules") or [], services))
-        readers = [str(r) for r in card.get("readers") or []]
-        entry["readers"] = readers
-        if not readers:
-            (problems if require_reader else warnings).append("no smart-card reader is connected")
-        problems.extend(card.get("problems") or [])
-        reboot = reboot or bool(card.get("reboot_required"))
-    else:
-        problems.append("no smart-card service facts (smartcard role did not run)")
-
-    browser = raw.get("browser")
-    if browser:
-        entry["policies"] = {
-            "browsers": list(browser.get("browsers") or []),
-            "values": int(browser.get("values") or 0),
-            "pending": int(browser.get("pending") or 0),
-        }
-        if entry["policies"]["pending"]:
-            problems.append(
-                f"{entry['policies']['pending']} browser policy registry values"
-                " differ from the desired state"
-            )
-        problems.extend(browser.get("problems") or [])
-    else:
-        problems.append("no browser policy facts (webcert_browser role did not run)")
-
-    trust = raw.get("trust")
-    if trust:
-        present = {
-            str(k).lower(): {str(t).upper() for t in v or []}
-            for k, v in (trust.get("present") or {}).items()
-        }
-        missing = [
-            c.get("subject") or c.get("thumbprint")
-            for c in trust.get("expected") or []
-            if str(c.get("thumbprint", "")).upper()
-            not in present.get(str(c.get("store", "")).lower(), set())
-        ]
-        legacy = [c.get("subject") for c in trust.get("legacy") or []]
-        entry["trusted_cas"] = {
-            "expected": len(trust.get("expected") or []),
-            "missing": missing,
-            "legacy": legacy,
-        }
-        for name in missing:
-            problems.append(f"SITHS CA certificate {name} is not trusted")
-        for name in legacy:
-            (problems if trust.get("remove_legacy") else warnings).append(
-                f"legacy SITHS CA {name} is still trusted"
-            )
-        if not trust.get("expected"):
-            warnings.append(
-                "no SITHS CA certificates configured (siths_trust_certificates is empty)"
-            )
-    if reboot:
-        problems.append(
-            "a reboot is pending to finish an installation (workstation_allow_reboot is false)"
-        )
-    entry["reboot_required"] = reboot
-    entry["compliant"] = not problems
-    return entry
-
-
-def build_report(hosts: Iterable[Mapping], generated: str) -> dict:
-    """The ``workstations.json`` document (hosts sorted by name, with a summary)."""
-    entries = sorted((dict(h) for h in hosts), key=lambda h: h["host"])
-    compliant = sum(1 for h in entries if h.get("compliant"))
-    return {
-        "generated": generated,
-        "hosts": entries,
-        "summary": {
-            "hosts": len(entries),
-            "compliant": compliant,
-            "non_compliant": len(entries) - compliant,
-        },
-    }
