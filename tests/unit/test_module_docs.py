@@ -23,8 +23,9 @@ def docs() -> dict:
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                ANSIBLE_HOME=str(ROOT / ".cache" / "ansible"))
     ansible_doc = Path(sys.executable).with_name("ansible-doc")
-    proc = subprocess.run([str(ansible_doc), "-t", "module", "--json", *(FQCN + m for m in MODULES)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, check=False, timeout=120)
+    names = [FQCN + m for m in MODULES]
+    proc = subprocess.run([str(ansible_doc), "-t", "module", "--json", *names], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
 
