@@ -67,6 +67,7 @@ options:
     type: str
 extends_documentation_fragment:
   - webcert_siths.onboarding.hsa_ldap
+  - webcert_siths.onboarding.language
 notes:
   - Check mode reads the directory and the reports and returns the data and the summary, but
     does B(not) write C(readiness.json) or C(readiness.html).
@@ -150,6 +151,14 @@ blocked:
   description: True when someone expected to use Webcert is blocked.
   returned: success, and on failure because people are blocked
   type: bool
+where:
+  description: One line, in O(language), that says where the report files are (or that none were written).
+  returned: always
+  type: str
+fail_hint:
+  description: One line, in O(language), to show when the job fails because people are blocked.
+  returned: always
+  type: str
 report_files:
   description: Paths of the files written (empty in check mode or without report_dir).
   returned: always
@@ -171,6 +180,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.module_args import (
     LDAP_ARGUMENT_SPEC,
     ldap_settings,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    LANGUAGE_OPTION,
+    _,
+    use_language,
 )
 
 try:
@@ -212,6 +226,7 @@ def argument_spec() -> dict:
         "report_dir": {"type": "path"},
         "warn_only": {"type": "bool", "default": False},
         "today": {"type": "str"},
+        "language": dict(LANGUAGE_OPTION),
     }
 
 
@@ -277,7 +292,10 @@ def main() -> None:
         module.fail_json(msg=str(exc), findings=findings, changed=False, report_files={})
 
     generated = dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
-    data = build_readiness(loaded.model, actual, today, certificates, workstations, generated)
+    with use_language(p["language"]):
+        data = build_readiness(loaded.model, actual, today, certificates, workstations,
+                               generated)
+        html = render_html(data)
 
     files: dict[str, str] = {}
     changed = False
@@ -292,10 +310,18 @@ def main() -> None:
             def same_but_stamp(old):
                 return old.replace(previous, generated) if previous else old
 
-            for path, text in ((json_path, to_json(data)), (html_path, render_html(data))):
+            for path, text in ((json_path, to_json(data)), (html_path, html)):
                 changed |= write_if_changed(path, text, normalize=same_but_stamp)
             files = {"json": json_path, "html": html_path}
-    text = render_text(data, html_path if files else None)
+    with use_language(p["language"]):
+        text = render_text(data, html_path if files else None)
+        if files:
+            where = _("HTML report: %(html)s (open it in a browser; JSON for machines: "
+                      "%(json)s)", html=files["html"], json=files["json"])
+        else:
+            where = _("Check mode or no report_dir: no report files were written.")
+        fail_hint = _("See what to do above and in the HTML report (set readiness_warn_only="
+                      "true to only report).")
     result = {
         "changed": changed,
         "readiness": data,
@@ -304,6 +330,8 @@ def main() -> None:
         "blocked": data["exit"]["failed"],
         "report_files": files,
         "findings": findings,
+        "where": where,
+        "fail_hint": fail_hint,
     }
     if data["exit"]["failed"] and not p["warn_only"]:
         module.fail_json(msg=data["exit"]["message"] + " (set warn_only to only report)",

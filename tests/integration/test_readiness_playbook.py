@@ -80,7 +80,7 @@ def test_blocked_people_fail_the_run_and_the_reports_say_why(loaded):
     r = playbook(box, tmp, "readiness.yml")
     assert r.returncode != 0, r.stdout[-3000:]
     assert "Fail when someone expected to use Webcert is blocked" in r.stdout
-    assert "HTML report:" in r.stdout
+    assert "HTML-rapport:" in r.stdout  # Swedish by default
     data = json.loads((tmp / "reports" / "readiness.json").read_text())
     status = {p["hsa_id"]: p["status"] for p in data["people"]}
     assert status[P_OK_DOCTOR] == "ready" and status[P_NURSE] == "ready"
@@ -89,9 +89,10 @@ def test_blocked_people_fail_the_run_and_the_reports_say_why(loaded):
     people = {p["hsa_id"]: p for p in data["people"]}
     assert "expired" in people[P_EXPIRED]["problems"][-1]["message"]
     assert people[P_LOCUM]["role"] == "VARDADMINISTRATOR"
-    assert "no active commission" in people[P_NO_COMMISSION]["problems"][0]["message"]
-    midwife = " ".join(p["message"] + p["fix"] for p in people[P_MIDWIFE]["problems"])
-    assert "arbetsplatskod" in midwife and "drifted" in midwife
+    assert "inget giltigt medarbetaruppdrag" in people[P_NO_COMMISSION]["problems"][0]["message"]
+    midwife = " ".join(p["message"] + p["fix"] + p["it"] for p in people[P_MIDWIFE]["problems"])
+    assert "arbetsplatskod" in midwife and "stämmer inte" in midwife
+    assert "unitPrescriptionCode" not in " ".join(p["message"] for p in people[P_MIDWIFE]["problems"])
     assert people[P_OK_DOCTOR]["rehabstod"] is True
     assert data["provider"]["org_no"] and data["provider"]["open_steps"] == 1
     html = (tmp / "reports" / "readiness.html").read_text()
@@ -102,7 +103,7 @@ def test_warn_only_passes(loaded):
     box, tmp = loaded
     r = playbook(box, tmp, "readiness.yml", "-e", "readiness_warn_only=true")
     assert r.returncode == 0, r.stdout[-3000:]
-    assert "5 blocked" in r.stdout
+    assert "5 blockerade" in r.stdout
 
 
 def test_check_mode_writes_no_report(loaded, tmp_path):
@@ -111,7 +112,7 @@ def test_check_mode_writes_no_report(loaded, tmp_path):
     r = playbook(box, tmp, "readiness.yml", "-e", f"hsa_report_dir={fresh}",
                  "-e", "readiness_warn_only=true", check=True)
     assert r.returncode == 0, r.stdout[-3000:]
-    assert "Check mode: no report files were written" in r.stdout
+    assert "inga rapportfiler skrevs" in r.stdout
     assert not (fresh / "readiness.html").exists()
 
 

@@ -6,6 +6,10 @@ import json
 import re
 from dataclasses import replace
 
+import pytest
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness import (
     build_readiness,
 )
@@ -30,6 +34,12 @@ DOC = "SE5565594230-P001"
 NURSE = "SE5565594230-P002"
 
 
+@pytest.fixture(autouse=True)
+def english():
+    with use_language("en"):
+        yield
+
+
 def report(evil_name=EVIL, done=True):
     desired = model(
         provider(done=done),
@@ -46,7 +56,7 @@ def report(evil_name=EVIL, done=True):
 def test_every_value_is_escaped():
     html = render_html(report())
     assert "<script>alert" not in html
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     # exactly one script element: ours
     assert len(re.findall(r"<script\b", html)) == 1
 
@@ -67,10 +77,10 @@ def test_page_is_self_contained():
 def test_tables_have_rows_for_people_and_units_with_status_words():
     html = render_html(report())
     assert 'id="people-table"' in html and 'id="units-table"' in html
-    assert html.count('<tr data-status="blocked">') == 1  # Anna: no commission
-    assert html.count('<tr data-status="warning">') == 1  # Sara: certificate expires soon
-    assert html.count('<tr data-status="ready">') == 1  # the unit
-    assert "✖ Blocked" in html and "▲ Warning" in html  # not colour only
+    assert html.count('<tr data-status="blocked" ') == 1  # Anna: no commission
+    assert html.count('<tr data-status="warning" ') == 1  # Sara: certificate expires soon
+    assert html.count('<tr data-status="ready" ') == 1  # the unit
+    assert "✖ Blocked" in html and "▲ Needs attention" in html  # not colour only
     assert "data-report-ready" in html and 'data-label="Status"' in html
 
 
@@ -89,8 +99,8 @@ def test_json_round_trips_and_keeps_swedish_letters():
 
 def test_terminal_summary_names_blocked_people_with_fix_and_html_path():
     text = render_text(report(), "/tmp/r/readiness.html")
-    assert "Webcert: 2 — 0 ready, 1 with warnings, 1 blocked" in text
-    assert f"Anna {EVIL} ({DOC})" in text and "fix:" in text
+    assert "Webcert: 2 — 0 ready, 1 need attention, 1 blocked" in text
+    assert f"Anna {EVIL} ({DOC})" in text and "What to do:" in text and "For IT:" in text
     assert text.rstrip().endswith("HTML report: /tmp/r/readiness.html")
     assert len(text.splitlines()) < 20
 
@@ -99,4 +109,30 @@ def test_terminal_summary_mentions_unchecked_certificates():
     desired = model(provider(), (unit(),), (person(DOC),), (commission("SE5565594230-C001",
                                                                        (DOC,)),))
     data = build_readiness(desired, as_directory(desired), TODAY, None)
-    assert "Certificates: not checked" in render_text(data)
+    assert "SITHS cards: not checked" in render_text(data)
+
+
+def test_swedish_page_for_a_clinic_manager():
+    desired = model(
+        provider(done=True), (unit(),),
+        (person(DOC, "Anna Läkare"),
+         person(NURSE, "Bo Kansli", titles=(), uses_webcert=False)),
+        (commission("SE5565594230-C001", (DOC,)),),
+    )
+    with use_language("sv"):
+        data = build_readiness(desired, as_directory(desired), TODAY,
+                               certs((DOC, "ok", [], []), (NURSE, "ok", [], [])))
+        html = render_html(data)
+        text = render_text(data)
+    assert '<html lang="sv">' in html and "Webcert-status" in html
+    assert "beredskapsrapport" not in html
+    assert '<tr data-status="not_expected" ' in html and "Förväntas inte använda Webcert" in html
+    assert '<tr data-status="blocked" ' not in html  # Bo is not shown as red Blocked
+    assert "Vårdenheter" in html and "Personal" in html
+    assert "Webcert-status för" in text and "förväntas inte använda Webcert" in text
+
+
+def test_rows_carry_their_units_for_the_unit_filter():
+    html = render_html(report())
+    assert re.search(r'<tr data-status="warning" data-units="SE5565594230-1001"', html)
+    assert 'data-filter-unit="people-table"' in html

@@ -6,6 +6,9 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness import (
     build_readiness,
 )
@@ -53,19 +56,26 @@ def unit_of(report, hsa_id):
     return next(u for u in report["units"] if u["hsa_id"] == hsa_id)
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """These rules are checked on the English text; test_readiness_swedish.py checks Swedish."""
+    with use_language("en"):
+        yield
+
+
 def messages(entry, key="problems"):
     return " | ".join(p["message"] for p in entry[key])
 
 
 def fixes(entry, key="problems"):
-    return " | ".join(p["fix"] for p in entry[key])
+    return " | ".join(f"{p['fix']} {p.get('it', '')}" for p in entry[key])
 
 
 def test_everyone_ready_when_directory_matches_and_certificates_are_valid():
     report = run(base_desired())
     assert [p["status"] for p in report["people"]] == ["ready", "ready"]
     doc = by_id(report, DOC)
-    assert doc["role"] == "LAKARE" and doc["role_label"] == "Läkare"
+    assert doc["role"] == "LAKARE" and doc["role_label"] == "Doctor"
     assert doc["unit_ids"] == [NORR]
     assert doc["rehabstod"] is True and doc["rehabstod_units"] == [NORR]
     assert by_id(report, NURSE)["rehabstod"] is False
@@ -80,7 +90,7 @@ def test_person_missing_from_directory_is_blocked_and_told_to_run_hsa():
     report = run(desired, actual)
     doc = by_id(report, DOC)
     assert doc["status"] == "blocked"
-    assert "is not in the HSA directory" in messages(doc)
+    assert "is not in HSA" in messages(doc)
     assert "units/norr.yml:10" in fixes(doc) and "hsa.yml" in fixes(doc)
     assert doc["role"] is None
     assert report["exit"]["failed"] is True and report["exit"]["blocked"] == [DOC]
@@ -93,7 +103,7 @@ def test_commission_with_other_purpose_does_not_count():
     doc = by_id(report, DOC)
     assert doc["status"] == "blocked" and doc["unit_ids"] == []
     assert 'purpose "Administration"' in messages(doc)
-    assert "`members`" in fixes(doc)
+    assert "members of a commission" in fixes(doc)
     assert doc["rehabstod"] is False
 
 
@@ -108,7 +118,8 @@ def test_ended_commission_blocks_and_names_the_end_date():
         commission("SE5565594230-C001", (DOC, NURSE), valid_to=date(2026, 11, 25)),))
     doc = by_id(run(desired), DOC)
     assert doc["status"] == "blocked"
-    assert "ended 2026-11-25" in messages(doc)
+    assert "ended on 2026-11-25" in messages(doc)
+    assert "new end date" in fixes(doc) and "members" not in fixes(doc)
 
 
 def test_commission_ending_today_still_counts():
@@ -122,7 +133,7 @@ def test_commission_only_in_yaml_means_the_directory_drifted():
     actual = as_directory(replace(desired, commissions=()))
     doc = by_id(run(desired, actual), DOC)
     assert doc["status"] == "blocked"
-    assert "drifted" in fixes(doc) and "units/norr.yml:30" in fixes(doc)
+    assert "does not match" in fixes(doc) and "units/norr.yml:30" in fixes(doc)
 
 
 def test_commission_on_unit_missing_from_directory_does_not_count():
@@ -135,8 +146,8 @@ def test_commission_on_unit_missing_from_directory_does_not_count():
 
 
 @pytest.mark.parametrize(("field", "attr", "yaml_field"), [
-    ("email", "e-postadress", "email"),
-    ("workplace_codes", "arbetsplatskod", "workplace_codes"),
+    ("email", "e-mail address", "email"),
+    ("workplace_codes", "workplace code", "workplace_codes"),
 ])
 def test_unit_without_mandatory_attribute_blocks_its_people(field, attr, yaml_field):
     empty = None if field == "email" else ()
@@ -145,7 +156,7 @@ def test_unit_without_mandatory_attribute_blocks_its_people(field, attr, yaml_fi
     norr = unit_of(report, NORR)
     assert norr["status"] == "blocked"
     assert f"no {attr}" in messages(norr)
-    assert f"add `{yaml_field}` to the unit in units/norr.yml:2" in fixes(norr)
+    assert f"set {yaml_field} of the unit in units/norr.yml:2" in fixes(norr)
     doc = by_id(report, DOC)
     assert doc["status"] == "blocked" and f"no {attr}" in messages(doc)
     assert norr["people_not_ready"] == [DOC, NURSE]
@@ -153,10 +164,10 @@ def test_unit_without_mandatory_attribute_blocks_its_people(field, attr, yaml_fi
 
 def test_attribute_in_yaml_but_not_in_directory_is_drift():
     desired = base_desired()
-    actual = as_directory(replace(desired, units=(replace(unit(), workplace_codes=()),)))
+    actual = as_directory(replace(desired, units=(unit(codes=()),)))
     norr = unit_of(run(desired, actual), NORR)
-    assert "arbetsplatskod" in messages(norr)
-    assert "drifted" in fixes(norr) and "hsa.yml" in fixes(norr)
+    assert "workplace code" in messages(norr)
+    assert "does not match" in fixes(norr) and "hsa.yml" in fixes(norr)
 
 
 def test_broken_second_unit_only_warns_when_another_unit_works():
@@ -167,7 +178,7 @@ def test_broken_second_unit_only_warns_when_another_unit_works():
     doc = by_id(run(desired), DOC)
     assert doc["status"] == "warning"
     assert doc["unit_ids"] == sorted([NORR, SODER])
-    assert "Söder has no arbetsplatskod" in messages(doc, "warnings")
+    assert "Söder has no workplace code (arbetsplatskod)" in messages(doc, "warnings")
 
 
 def test_provider_without_org_no_blocks_everyone():
@@ -176,8 +187,8 @@ def test_provider_without_org_no_blocks_everyone():
     report = run(desired, actual)
     assert report["provider"]["status"] == "blocked"
     assert all(p["status"] == "blocked" for p in report["people"])
-    assert "organisationsnummer" in messages(by_id(report, NURSE))
-    assert "drifted" in fixes(report["provider"])
+    assert "organisation number" in messages(by_id(report, NURSE))
+    assert "does not match" in fixes(report["provider"])
 
 
 def test_at_doctor_by_position_code_is_a_doctor():
@@ -195,8 +206,8 @@ def test_doctor_position_without_group_code_gets_vardadministrator_and_is_blocke
     at = by_id(run(desired, certificates=certs((AT, "ok", [], []))), AT)
     assert at["role"] == "VARDADMINISTRATOR"
     assert at["status"] == "blocked"
-    assert "expected to be Läkare but Webcert will make them Vårdadministratör" in messages(at)
-    assert "9100009 or 9200007" in fixes(at) and "`group_prescriber_codes`" in fixes(at)
+    assert "should be Doctor in Webcert, but Webcert will make them Care administrator" in messages(at)
+    assert "9100009 or 9200007" in fixes(at) and "group_prescriber_codes" in fixes(at)
     assert at["rehabstod"] is False
 
 
@@ -206,7 +217,7 @@ def test_role_is_computed_from_the_directory_not_the_yaml():
     actual = replace(actual, people=tuple(replace(p, titles=()) for p in actual.people))
     doc = by_id(run(desired, actual), DOC)
     assert doc["role"] == "VARDADMINISTRATOR" and doc["status"] == "blocked"
-    assert "drifted" in fixes(doc)
+    assert "does not match" in fixes(doc)
 
 
 def test_certificate_error_blocks_and_expiry_warns():
@@ -222,7 +233,7 @@ def test_certificate_error_blocks_and_expiry_warns():
 def test_certificate_error_without_text_still_blocks():
     report = run(base_desired(), certificates=certs((DOC, "error", [], []),
                                                     (NURSE, "ok", [], [])))
-    assert "no valid SITHS certificate pair" in messages(by_id(report, DOC))
+    assert "no valid pair of certificates" in messages(by_id(report, DOC))
 
 
 def test_no_certificate_report_is_a_warning_not_a_pass():
@@ -279,7 +290,7 @@ def test_no_compliant_workstation_warns_the_people_of_the_unit():
                      "problems": ["Net iD 6.2 is too old"]}]}
     doc = by_id(run(base_desired(), workstations=ws), DOC)
     assert doc["status"] == "warning"
-    assert "no compliant workstation" in messages(doc, "warnings")
+    assert "No computer at the care unit" in messages(doc, "warnings")
 
 
 def test_missing_provider_in_directory_blocks_everyone():
@@ -287,3 +298,57 @@ def test_missing_provider_in_directory_blocks_everyone():
     assert report["provider"]["in_directory"] is False
     assert all(p["status"] == "blocked" for p in report["people"])
     assert report["exit"]["failed"] is True
+
+
+def test_a_group_code_position_without_its_code_names_the_codes_even_without_expected_role():
+    desired = base_desired(people=(
+        person(AT, "Adam Vikarie", titles=(), positions=("204090",),
+               groups=("9300005",)),), commissions=(commission("SE5565594230-C001", (AT,)),))
+    at = by_id(run(desired), AT)
+    assert at["role"] == "VARDADMINISTRATOR"
+    assert "204090" in at["role_reason"] and "9100009 or 9200007" in at["role_reason"]
+
+
+def test_expired_commission_asks_for_a_new_end_date_not_for_membership():
+    desired = base_desired(commissions=(commission("SE5565594230-C001", (DOC, NURSE),
+                                                   valid_to=date(2026, 1, 31)),))
+    actual = as_directory(desired)
+    report = build_readiness(None, actual, TODAY, ALL_OK_CERTS)
+    doc = by_id(report, DOC)
+    assert "ended on 2026-01-31" in messages(doc)
+    assert "new end date" in fixes(doc) and "hsaEndDate" in fixes(doc)
+    assert "hsaCommissionMember" not in fixes(doc)
+
+
+def test_revoked_card_needs_a_new_card():
+    revoked = certs((DOC, "error", ["authentication certificate: revoked on 2026-11-24"], []),
+                    (NURSE, "error", ["signing certificate: expired 2026-10-01"], []))
+    report = run(base_desired(), certificates=revoked)
+    assert "blocked (spärrat)" in fixes(by_id(report, DOC))
+    assert "minasidor" not in fixes(by_id(report, DOC))
+    assert "Order a new SITHS card" in fixes(by_id(report, NURSE))
+
+
+def test_people_not_expected_to_use_webcert_are_shown_as_such():
+    desired = base_desired(people=(
+        person(DOC, "Anna Läkare", line=10),
+        person(ADMIN, "Bo Kansli", titles=(), uses_webcert=False),
+    ), commissions=(commission("SE5565594230-C001", (DOC,)),))
+    admin = by_id(run(desired), ADMIN)
+    assert admin["status"] == "blocked"  # the facts stay in the data
+    assert admin["shown_status"] == "not_expected"
+    assert admin["status_label"] == "Not expected to use Webcert"
+
+
+def test_findings_are_swedish_by_default_in_the_readers_words():
+    desired = base_desired(units=(unit(codes=()),))
+    with use_language("sv"):
+        report = run(desired)
+    norr = unit_of(report, NORR)
+    text = messages(norr) + fixes(norr)
+    assert "saknar arbetsplatskod" in text
+    assert "Be er HSA-administratör lägga till arbetsplatskod för Vårdcentralen Norr" in text
+    # LDAP names only in the "för IT" part
+    assert "unitPrescriptionCode" not in messages(norr)
+    assert "unitPrescriptionCode" in norr["problems"][0]["it"]
+    assert by_id(report, DOC)["role_label"] == "Läkare"

@@ -21,7 +21,7 @@ Use::
 * ``N_(msgid)`` only marks a constant for extraction; translate it with ``_()`` when used.
 * ``use_language(lang)`` sets the language for the ``with`` block (a context variable);
   outside any block the language is Swedish.
-* ``render_template(name, **context)`` renders ``templates/reports/<name>`` with
+* ``render_template(name, **context)`` renders ``templates/<name>`` with
   autoescape for ``.html``/``.md`` templates; templates call ``_()`` / ``ngettext()``.
 """
 
@@ -87,12 +87,12 @@ def use_language(language: str | None):
         _current.reset(token)
 
 
-def _(message: str, **params) -> str:
+def _(message: str, /, **params) -> str:
     """``message`` in the current language, with ``%(name)s`` filled from ``params``."""
     return translation().gettext(message) % params
 
 
-def ngettext(singular: str, plural: str, n: int, **params) -> str:
+def ngettext(singular: str, plural: str, n: int, /, **params) -> str:
     """Singular or plural form for ``n`` in the current language; ``%(num)s`` is ``n``."""
     params.setdefault("num", n)
     return translation().ngettext(singular, plural, n) % params
@@ -144,7 +144,7 @@ def environment():
 
 
 def render_template(template: str, /, **context) -> str:
-    """Render ``templates/reports/<template>`` in the current language."""
+    """Render ``templates/<template>`` in the current language."""
     return environment().get_template(template).render(**context)
 
 

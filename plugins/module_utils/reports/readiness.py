@@ -22,21 +22,36 @@ from __future__ import annotations
 from datetime import date
 
 from ..description.webcert_roles import (
-    CARE_PURPOSE,
     POSITION_GROUP_PAIRS,
-    ROLE_LABELS,
     is_active,
     is_care_commission,
     resolve_role,
 )
+from ..i18n.core import N_, _, ngettext
 
 READY = "ready"
 WARNING = "warning"
 BLOCKED = "blocked"
+NOT_EXPECTED = "not_expected"  # shown instead of the status of people with uses_webcert: false
 STATUS_ORDER = {BLOCKED: 0, WARNING: 1, READY: 2}
-STATUS_LABELS = {READY: "Ready", WARNING: "Warning", BLOCKED: "Blocked"}
+STATUS_LABELS = {READY: N_("Ready"), WARNING: N_("Needs attention"), BLOCKED: N_("Blocked"),
+                 NOT_EXPECTED: N_("Not expected to use Webcert")}
+# How Webcert names each role (Swedish: Webcert's own words).
+ROLE_LABELS = {
+    "LAKARE": N_("Doctor"),
+    "TANDLAKARE": N_("Dentist"),
+    "BARNMORSKA": N_("Midwife"),
+    "SJUKSKOTERSKA": N_("Nurse"),
+    "VARDADMINISTRATOR": N_("Care administrator"),
+}
 
-RUN_HSA = "run playbooks/hsa.yml"
+# The licensed profession (hsaTitle) as HSA writes it, whatever the language.
+HSA_TITLES = {"LAKARE": "Läkare", "TANDLAKARE": "Tandläkare", "BARNMORSKA": "Barnmorska",
+              "SJUKSKOTERSKA": "Sjuksköterska"}
+
+RUN_HSA = "ansible-playbook playbooks/hsa.yml"
+RUN_SITHS = "ansible-playbook playbooks/siths.yml"
+RUN_WORKSTATIONS = "ansible-playbook playbooks/workstations.yml"
 REGISTRATION_URL = "https://etjanster.inera.se/ForfraganTjanst"
 ORDER_URL = "https://bestallningsstod.tjansteplattform.se/"
 
@@ -44,15 +59,24 @@ ORDER_URL = "https://bestallningsstod.tjansteplattform.se/"
 # --------------------------------------------------------------------------- helpers
 
 
-def problem(message: str, fix: str) -> dict:
-    return {"message": message, "fix": fix}
+def problem(message: str, fix: str, it: str = "") -> dict:
+    """A finding: what is wrong and what to do, in the reader's words; ``it``: for IT."""
+    return {"message": message, "fix": fix, "it": it}
+
+
+def role_label(role: str | None) -> str | None:
+    return _(ROLE_LABELS[role]) if role in ROLE_LABELS else role
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
 def where(obj) -> str:
     """``units/norr.yml:4`` for an object from the YAML; the DN for one from the directory."""
     origin = getattr(obj, "origin", None)
     if origin is None:
-        return "the provider description"
+        return _("the provider description")
     return f"{origin.file}:{origin.line}" if origin.line else origin.file
 
 
@@ -80,14 +104,15 @@ def _person_name(person) -> str:
     return " ".join(x for x in (person.given_name, person.surname) if x)
 
 
-def _unit_label(unit, hsa_id: str) -> str:
-    return f"{unit.name} ({hsa_id})" if unit is not None and unit.name else hsa_id
-
-
 def _index(model, attr: str) -> dict:
     if model is None:
         return {}
     return {o.hsa_id: o for o in getattr(model, attr)}
+
+
+def _drifted(obj) -> str:
+    return _("The description has it (%(where)s) but the directory does not match: run "
+             "%(command)s.", where=where(obj), command=RUN_HSA)
 
 
 # --------------------------------------------------------------------------- provider
@@ -101,29 +126,41 @@ def provider_readiness(desired, actual) -> dict:
     problems: list[dict] = []
     warnings: list[dict] = []
     if aprov is None:
+        message = _("The care provider %(name)s is not in HSA.", name=name or hsa_id)
         if dprov is not None:
-            fix = (f"the description has it ({where(dprov)}) but the directory does not: "
-                   f"{RUN_HSA}")
+            problems.append(problem(message, _(
+                "Ask IT to write the care provider to HSA from the provider description."),
+                _drifted(dprov)))
         else:
-            fix = "register the care provider in HSA (HSA Admin or your HSA agent)"
-        problems.append(problem(f"care provider {name or hsa_id} is not in the HSA directory", fix))
+            problems.append(problem(message, _(
+                "Register the care provider in HSA (in HSA Admin, or through your HSA agent).")))
     elif not aprov.org_no:
+        message = _("The care provider %(name)s has no organisation number in HSA; Webcert "
+                    "requires it.", name=name)
         if dprov is not None and dprov.org_no:
-            fix = (f"the description has org_no {dprov.org_no} ({where(dprov)}) but the "
-                   f"directory has drifted: {RUN_HSA} to write it")
+            problems.append(problem(message, _(
+                "Ask IT to write the organisation number to HSA again; the description "
+                "already has it."), _(
+                "HSA attribute orgNo: the description has %(value)s (%(where)s) but the "
+                "directory does not match: run %(command)s.",
+                value=dprov.org_no, where=where(dprov), command=RUN_HSA)))
         elif dprov is not None:
-            fix = f"add `org_no` to the provider in {where(dprov)} and {RUN_HSA}"
+            problems.append(problem(message, _(
+                "Add the organisation number to the provider description and have it "
+                "written to HSA."), _(
+                "Set org_no of the provider in %(where)s and run %(command)s (HSA attribute "
+                "orgNo).", where=where(dprov), command=RUN_HSA)))
         else:
-            fix = "add the organisationsnummer (orgNo) in HSA Admin or ask your HSA agent"
-        problems.append(problem(
-            f"care provider {name} has no organisationsnummer (orgNo) in HSA; "
-            "Webcert requires it", fix))
+            problems.append(problem(message, _(
+                "Ask your HSA agent to add the organisation number in HSA Admin."),
+                _("HSA attribute orgNo.")))
 
     onboarding = dprov.onboarding if dprov is not None else None
     steps = onboarding_steps(onboarding, dprov)
     open_steps = [s for s in steps if not s["done"]]
     for s in open_steps:
-        warnings.append(problem(f"manual step still open: {s['title']}", s["fix"]))
+        warnings.append(problem(_("Manual step still open: %(step)s", step=s["title"]),
+                                s["fix"], s["it"]))
     return {
         "hsa_id": hsa_id,
         "name": name,
@@ -141,35 +178,36 @@ def provider_readiness(desired, actual) -> dict:
 def onboarding_steps(onboarding, dprov) -> list[dict]:
     """The three manual prerequisites of Inera's guide, done or open, as the YAML records them."""
     at = where(onboarding) if onboarding is not None else (
-        where(dprov) if dprov is not None else "the provider description")
+        where(dprov) if dprov is not None else _("the provider description"))
     reg = getattr(onboarding, "registration_sent", None)
     agr = getattr(onboarding, "agreement_signed", None)
     order = getattr(onboarding, "technical_order", None)
     return [
         {
             "step": "registration",
-            "title": "registration (anmälan) for Webcert Fristående sent to Inera",
+            "title": _("Registration (anmälan) for Webcert Fristående sent to Inera"),
             "done": reg is not None,
             "value": _iso(reg),
-            "fix": f"send the registration at {REGISTRATION_URL}, then set "
-                   f"`onboarding.registration_sent` (date) in {at}",
+            "fix": _("Send the registration to Inera at %(url)s.", url=REGISTRATION_URL),
+            "it": _("Then set onboarding.registration_sent (the date) in %(where)s.", where=at),
         },
         {
             "step": "agreement",
-            "title": "agreement (avtal) with Inera signed",
+            "title": _("Agreement (avtal) with Inera signed"),
             "done": agr is not None,
             "value": _iso(agr),
-            "fix": "sign the agreement Inera sends after the registration, then set "
-                   f"`onboarding.agreement_signed` (date) in {at}",
+            "fix": _("Sign the agreement that Inera sends after the registration."),
+            "it": _("Then set onboarding.agreement_signed (the date) in %(where)s.", where=at),
         },
         {
             "step": "technical_order",
-            "title": "technical order placed in Inera's beställningsstöd",
+            "title": _("Technical order placed in Inera's beställningsstöd"),
             "done": bool(order),
             "value": order,
-            "fix": f"log in with a SITHS card at {ORDER_URL} and follow "
-                   "\"Beställningsstödet — Intygstjänster Webcert Fristående\", then set "
-                   f"`onboarding.technical_order` (the order reference) in {at}",
+            "fix": _("Log in with a SITHS card at %(url)s and follow \"Beställningsstödet — "
+                     "Intygstjänster Webcert Fristående\".", url=ORDER_URL),
+            "it": _("Then set onboarding.technical_order (the order reference) in %(where)s.",
+                    where=at),
         },
     ]
 
@@ -204,18 +242,33 @@ def _unit_workstations(dunit, by_group, have_report: bool) -> dict | None:
     }
 
 
-def _missing_unit_attr(label: str, field: str, attr: str, unit_name: str, dunit,
+def _missing_unit_attr(what: str, field: str, attr: str, unit_name: str, dunit,
                        desired_value) -> dict:
-    message = f"unit {unit_name} has no {label} ({attr}) in HSA; Webcert requires it"
-    if dunit is not None and desired_value:
-        fix = (f"the description has it ({where(dunit)}) but the directory has drifted: "
-               f"{RUN_HSA} to write it")
-    elif dunit is not None:
-        fix = f"add `{field}` to the unit in {where(dunit)} and {RUN_HSA}"
+    """A unit without ``what`` ("email" or "workplace_code") in the directory."""
+    if what == "email":
+        message = _("The care unit %(unit)s has no e-mail address in HSA; Webcert requires it.",
+                    unit=unit_name)
+        fix = _("Ask your HSA administrator to add an e-mail address for %(unit)s.",
+                unit=unit_name)
     else:
-        fix = (f"the unit is not in the provider description; add it there with `{field}` "
-               f"and {RUN_HSA}, or add {attr} in HSA Admin")
-    return problem(message, fix)
+        message = _("The care unit %(unit)s has no workplace code (arbetsplatskod) in HSA; "
+                    "Webcert requires it.", unit=unit_name)
+        fix = _("Ask your HSA administrator to add a workplace code (arbetsplatskod) for "
+                "%(unit)s.", unit=unit_name)
+    if dunit is not None and desired_value:
+        fix = _("Ask IT to write the care unit's details to HSA again; the description "
+                "already has them.")
+        it = _("HSA attribute %(attr)s: the description has it (%(where)s) but the directory "
+               "does not match: run %(command)s.", attr=attr, where=where(dunit),
+               command=RUN_HSA)
+    elif dunit is not None:
+        it = _("HSA attribute %(attr)s: set %(field)s of the unit in %(where)s and run "
+               "%(command)s.", attr=attr, field=field, where=where(dunit), command=RUN_HSA)
+    else:
+        it = _("HSA attribute %(attr)s: the unit is not in the provider description; add it "
+               "there with %(field)s and run %(command)s, or change it in HSA Admin.",
+               attr=attr, field=field, command=RUN_HSA)
+    return problem(message, fix, it)
 
 
 def unit_readiness(hsa_id: str, dunit, aunit, actual, today: date, ws: dict | None) -> dict:
@@ -224,16 +277,22 @@ def unit_readiness(hsa_id: str, dunit, aunit, actual, today: date, ws: dict | No
     warnings: list[dict] = []
     commissions: list[dict] = []
     if aunit is None:
-        fix = (f"the description has it ({where(dunit)}) but the directory does not: {RUN_HSA}"
-               if dunit is not None else "register the unit in HSA")
-        problems.append(problem(f"unit {name} ({hsa_id}) is not in the HSA directory", fix))
+        message = _("The care unit %(unit)s (%(hsa_id)s) is not in HSA.", unit=name,
+                    hsa_id=hsa_id)
+        if dunit is not None:
+            problems.append(problem(message, _(
+                "Ask IT to write the care unit to HSA from the provider description."),
+                _drifted(dunit)))
+        else:
+            problems.append(problem(message, _(
+                "Register the care unit in HSA (in HSA Admin, or through your HSA agent).")))
     else:
         if not aunit.email:
             problems.append(_missing_unit_attr(
-                "e-postadress", "email", "mail", name, dunit, dunit.email if dunit else None))
+                "email", "email", "mail", name, dunit, dunit.email if dunit else None))
         if not aunit.workplace_codes:
             problems.append(_missing_unit_attr(
-                "arbetsplatskod", "workplace_codes", "unitPrescriptionCode", name, dunit,
+                "workplace_code", "workplace_codes", "unitPrescriptionCode", name, dunit,
                 dunit.workplace_codes if dunit else None))
         for c in actual.commissions if actual is not None else ():
             if c.unit != hsa_id:
@@ -249,24 +308,31 @@ def unit_readiness(hsa_id: str, dunit, aunit, actual, today: date, ws: dict | No
                 "members": len(c.members),
             })
         if not any(c["care"] and c["active"] for c in commissions):
-            at = f" in {where(dunit)}" if dunit is not None else ""
+            at = where(dunit) if dunit is not None else _("the provider description")
             warnings.append(problem(
-                f"unit {name} has no active commission with purpose \"{CARE_PURPOSE}\"; "
-                "nobody can act for it in Webcert",
-                f"add a commission (medarbetaruppdrag) with purpose \"{CARE_PURPOSE}\"{at} "
-                f"and {RUN_HSA}"))
+                _("Nobody can work for the care unit %(unit)s in Webcert: it has no active "
+                  "commission (medarbetaruppdrag) with the purpose \"Vård och behandling\".",
+                  unit=name),
+                _("Ask your HSA administrator to create a commission with the purpose \"Vård "
+                  "och behandling\" on %(unit)s and to add the staff to it.", unit=name),
+                _("Add a commission with purpose \"Vård och behandling\" and unit %(hsa_id)s "
+                  "in %(where)s and run %(command)s.", hsa_id=hsa_id, where=at,
+                  command=RUN_HSA)))
     if ws is not None and ws["checked"]:
         if not ws["compliant"] and not ws["not_compliant"]:
             warnings.append(problem(
-                f"no workstation of unit {name} is in the workstation report "
-                f"(host group {ws['host_group']})",
-                f"put the unit's PCs in inventory group {ws['host_group']} and run "
-                "playbooks/workstations.yml"))
+                _("No computer of the care unit %(unit)s is in the workstation report.",
+                  unit=name),
+                _("Ask IT to check the unit's computers for Webcert."),
+                _("Put the unit's PCs in the inventory group %(group)s and run %(command)s.",
+                  group=ws["host_group"], command=RUN_WORKSTATIONS)))
         for h in ws["not_compliant"]:
-            detail = "; ".join(h["problems"]) or "not compliant"
+            detail = "; ".join(h["problems"]) or _("not compliant")
             warnings.append(problem(
-                f"workstation {h['host']} is not ready for Webcert: {detail}",
-                f"run playbooks/workstations.yml --limit {h['host']}"))
+                _("The computer %(host)s is not ready for Webcert: %(detail)s", host=h["host"],
+                  detail=detail),
+                _("Ask IT to set up the computer %(host)s for Webcert.", host=h["host"]),
+                _("Run %(command)s.", command=RUN_WORKSTATIONS + " --limit " + str(h["host"]))))
     return {
         "hsa_id": hsa_id,
         "name": name,
@@ -308,13 +374,16 @@ def certificate_status(hsa_id: str, certificates: dict[str, dict] | None
     """
     if certificates is None:
         return ({"status": "unknown", "checked": False}, [], [problem(
-            "SITHS certificates were not checked",
-            "run playbooks/siths.yml before the readiness report (it writes siths.json)")])
+            _("The SITHS cards were not checked."),
+            _("Ask IT to check the SITHS cards before making this report."),
+            _("Run %(command)s first (it writes siths.json).", command=RUN_SITHS))])
     entry = certificates.get(hsa_id)
     if entry is None:
         return ({"status": "unknown", "checked": False}, [], [problem(
-            "the person is not in the certificate report (siths.json)",
-            "run playbooks/siths.yml again with the current provider description")])
+            _("This person is not in the SITHS card check."),
+            _("Ask IT to check the SITHS cards again."),
+            _("Run %(command)s again with the current provider description (siths.json has "
+              "no entry for %(hsa_id)s).", command=RUN_SITHS, hsa_id=hsa_id))])
 
     def brief(cert):
         if not cert:
@@ -330,64 +399,140 @@ def certificate_status(hsa_id: str, certificates: dict[str, dict] | None
         "problems": list(entry.get("problems") or []),
         "warnings": list(entry.get("warnings") or []),
     }
-    card = "order a new SITHS card or new certificates from your SITHS administrator " \
-           "(or renew at minasidor.siths.se), then run playbooks/siths.yml"
-    problems = [problem(f"SITHS certificate: {p}", card) for p in summary["problems"]]
+    revoked = any((c or {}).get("revoked") for c in (summary["auth"], summary["sign"])) or any(
+        "revoked" in str(p) for p in summary["problems"])
+    if revoked:
+        fix = _("The SITHS card is blocked (spärrat): the person needs a new SITHS card from "
+                "your SITHS card issuer.")
+    else:
+        fix = _("Order a new SITHS card (or new certificates on the card) from your SITHS card "
+                "issuer.")
+    it = _("Afterwards run %(command)s (certificate details: siths.json).", command=RUN_SITHS)
+    problems = [problem(_("SITHS card: %(problem)s", problem=p), fix, it)
+                for p in summary["problems"]]
     if summary["status"] == "error" and not problems:
-        problems.append(problem("no valid SITHS certificate pair (authentication + signing)",
-                                card))
-    warnings = [problem(f"SITHS certificate: {w}", "renew the certificates in good time "
-                        "(minasidor.siths.se or your SITHS administrator)")
+        problems.append(problem(_("The SITHS card has no valid pair of certificates (for "
+                                  "logging in and for signing)."), fix, it))
+    warnings = [problem(_("SITHS card: %(warning)s", warning=w),
+                        _("Order a new SITHS card from your SITHS card issuer in good time, "
+                          "before the certificates expire."), it)
                 for w in summary["warnings"]]
     return summary, problems, warnings
 
 
-def _role_fix(expected: str, dperson, desired_role) -> str:
-    if dperson is None:
-        return "describe the person in the provider description and " + RUN_HSA
-    if desired_role is not None and desired_role.role == expected:
-        return (f"the description gives {ROLE_LABELS[expected]} ({where(dperson)}) but the "
-                f"directory has drifted: {RUN_HSA}")
-    at = where(dperson)
-    codes = set(dperson.position_codes)
+def _group_code_gap(position_codes, group_codes) -> tuple[str, str] | None:
+    """(position, required codes) when a 203090/204090 position lacks its group code."""
+    positions, groups = set(position_codes or ()), set(group_codes or ())
     for position, pairs in POSITION_GROUP_PAIRS.items():
-        if position in codes and not set(pairs) & set(dperson.group_prescriber_codes):
-            options = " or ".join(sorted(pairs))
-            return (f"befattningskod {position} counts as a doctor only together with "
-                    f"gruppförskrivarkod {options}: add it to `group_prescriber_codes` in {at} "
-                    f"and {RUN_HSA}")
+        if position in positions and not set(pairs) & groups:
+            return position, _(" or ").join(sorted(pairs))
+    return None
+
+
+def role_reason(decision, titles, position_codes, group_codes) -> str:
+    """Why Webcert gives this role, in the reader's words."""
+    if decision.rule == "title":
+        return _("licensed profession \"%(title)s\"",
+                 title=HSA_TITLES.get(decision.role, decision.role))
+    if decision.rule == "position":
+        code = next(c for c in ("204010", "203020") if c in set(position_codes or ()))
+        return _("position code %(code)s (AT or BT doctor)", code=code)
+    if decision.rule == "position+group_code":
+        for position, pairs in POSITION_GROUP_PAIRS.items():
+            for group in pairs:
+                if position in set(position_codes or ()) and group in set(group_codes or ()):
+                    return _("position code %(position)s with group prescriber code "
+                             "%(group)s", position=position, group=group)
+    gap = _group_code_gap(position_codes, group_codes)
+    if gap is not None:
+        return _("position code %(position)s counts as a doctor only together with the group "
+                 "prescriber code %(codes)s, which is missing", position=gap[0], codes=gap[1])
+    return _("no licensed profession, position code or group prescriber code that Webcert "
+             "treats as a doctor, dentist, midwife or nurse")
+
+
+def _role_fix(expected: str, name: str, dperson, desired_role) -> tuple[str, str]:
+    """(fix, for IT) when Webcert's role differs from the expected one."""
+    if dperson is None:
+        return (_("Ask IT to describe the person in the provider description."),
+                _("Add the person to people in the provider description and run %(command)s.",
+                  command=RUN_HSA))
+    at = where(dperson)
+    if desired_role is not None and desired_role.role == expected:
+        return (_("Ask IT to write %(name)s's details to HSA again; the description already "
+                  "gives the role %(role)s.", name=name, role=role_label(expected)),
+                _drifted(dperson))
+    gap = _group_code_gap(dperson.position_codes, dperson.group_prescriber_codes)
+    if gap is not None:
+        return (_("Ask your HSA administrator to add the group prescriber code %(codes)s for "
+                  "%(name)s (position code %(position)s counts as a doctor only with it).",
+                  codes=gap[1], name=name, position=gap[0]),
+                _("HSA attribute hsaGroupPrescriptionCode: add it to group_prescriber_codes "
+                  "in %(where)s and run %(command)s.", where=at, command=RUN_HSA))
     if expected == "LAKARE":
-        return (f"add title \"Läkare\" to `titles`, or befattningskod 204010 (AT) / 203020 (BT) "
-                f"to `positions`, in {at} and {RUN_HSA}")
+        return (_("Ask your HSA administrator to register %(name)s's licensed profession "
+                  "\"Läkare\" (or position code 204010 AT doctor / 203020 BT doctor).",
+                  name=name),
+                _("HSA attributes hsaTitle / paTitleCode: add \"Läkare\" to titles, or 204010 "
+                  "/ 203020 to positions, in %(where)s and run %(command)s.", where=at,
+                  command=RUN_HSA))
     if expected in ("TANDLAKARE", "BARNMORSKA", "SJUKSKOTERSKA"):
-        return (f"add title \"{ROLE_LABELS[expected]}\" to `titles` in {at} and {RUN_HSA}")
-    return f"correct `expected_role` or the titles and positions in {at}"
+        return (_("Ask your HSA administrator to register %(name)s's licensed profession "
+                  "\"%(title)s\".", name=name, title=role_label(expected)),
+                _("HSA attribute hsaTitle: add it to titles in %(where)s and run %(command)s.",
+                  where=at, command=RUN_HSA))
+    return (_("Check which role %(name)s should have in Webcert.", name=name),
+            _("Correct expected_role, or the titles and positions, in %(where)s.", where=at))
 
 
-def _commission_fix(hsa_id: str, dperson, desired, today: date) -> str:
+def _commission_finding(name: str, hsa_id: str, mine, dperson, desired, actual,
+                        today: date) -> dict:
+    """No usable care commission: say why and what to do (reader's words first)."""
+    message = _("%(name)s has no active commission (medarbetaruppdrag) with the purpose "
+                "\"Vård och behandling\" in HSA.", name=name)
+    notes = []
+    expired = []
+    for c in mine:
+        if not is_care_commission(c.purpose):
+            notes.append(_("The commission %(commission)s has the purpose \"%(purpose)s\".",
+                           commission=c.name, purpose=c.purpose))
+        elif not is_active(c, today):
+            if c.valid_to is not None and today > c.valid_to:
+                notes.append(_("The commission %(commission)s ended on %(date)s.",
+                               commission=c.name, date=c.valid_to.isoformat()))
+                expired.append(c)
+            elif c.valid_from is not None:
+                notes.append(_("The commission %(commission)s starts on %(date)s.",
+                               commission=c.name, date=c.valid_from.isoformat()))
+        elif actual.unit(c.unit) is None:
+            notes.append(_("The commission %(commission)s is on the care unit %(unit)s, which "
+                           "is not in HSA.", commission=c.name, unit=c.unit or "?"))
+    if notes:
+        message = " ".join([message, *notes])
+    at = where(dperson) if dperson is not None else _("the provider description")
     if desired is not None:
         for c in desired.commissions_of(hsa_id):
             if is_care_commission(c.purpose) and is_active(c, today):
-                return (f"the description lists the person in commission {c.name} "
-                        f"({where(c)}) but the directory has drifted: {RUN_HSA}")
-    at = where(dperson) if dperson is not None else "the provider description"
-    return (f"add {hsa_id} to `members` of a commission with purpose \"{CARE_PURPOSE}\" on "
-            f"the person's unit (see {at}) and {RUN_HSA}")
-
-
-def _commission_details(commissions, actual, today: date) -> list[str]:
-    notes = []
-    for c in commissions:
-        if not is_care_commission(c.purpose):
-            notes.append(f"{c.name} has purpose \"{c.purpose}\"")
-        elif not is_active(c, today):
-            if c.valid_to is not None and today > c.valid_to:
-                notes.append(f"{c.name} ended {c.valid_to.isoformat()}")
-            elif c.valid_from is not None:
-                notes.append(f"{c.name} starts {c.valid_from.isoformat()}")
-        elif actual.unit(c.unit) is None:
-            notes.append(f"{c.name} is on unit {c.unit or '?'}, which is not in HSA")
-    return notes
+                return problem(message, _(
+                    "Ask IT to write the commission %(commission)s to HSA again; the "
+                    "description already lists %(name)s in it.", commission=c.name, name=name),
+                    _("The description lists the person in %(commission)s (%(where)s) but the "
+                      "directory does not match: run %(command)s.", commission=c.name,
+                      where=where(c), command=RUN_HSA))
+    if expired:
+        c = expired[0]
+        return problem(message, _(
+            "Ask your HSA administrator to give the commission %(commission)s a new end date, "
+            "or to create a new commission for %(name)s.", commission=c.name, name=name),
+            _("HSA attribute hsaEndDate: change valid_to of %(commission)s (or add a new "
+              "commission) in the provider description and run %(command)s.",
+              commission=c.name, command=RUN_HSA))
+    return problem(message, _(
+        "Ask your HSA administrator to add %(name)s to a commission with the purpose \"Vård "
+        "och behandling\" on their care unit.", name=name),
+        _("HSA attribute hsaCommissionMember: add %(hsa_id)s to members of a commission with "
+          "purpose \"Vård och behandling\" (see %(where)s) and run %(command)s.",
+          hsa_id=hsa_id, where=at, command=RUN_HSA))
 
 
 def person_readiness(hsa_id: str, dperson, aperson, desired, actual, today: date,
@@ -398,59 +543,72 @@ def person_readiness(hsa_id: str, dperson, aperson, desired, actual, today: date
     problems: list[dict] = []
     warnings: list[dict] = []
     role = None
+    reason = _("not in HSA")
     unit_ids: list[str] = []
     if provider["problems"]:
         problems.extend(provider["problems"])
 
     if aperson is None:
-        fix = (f"the description has the person ({where(dperson)}) but the directory does "
-               f"not: {RUN_HSA}") if dperson is not None else "register the person in HSA"
-        problems.append(problem(f"{name} ({hsa_id}) is not in the HSA directory", fix))
+        message = _("%(name)s (%(hsa_id)s) is not in HSA.", name=name, hsa_id=hsa_id)
+        if dperson is not None:
+            problems.append(problem(message, _(
+                "Ask IT to write %(name)s to HSA from the provider description.", name=name),
+                _drifted(dperson)))
+        else:
+            problems.append(problem(message, _(
+                "Register the person in HSA (in HSA Admin, or through your HSA agent).")))
     else:
         role = resolve_role(aperson.titles, aperson.position_codes,
                             aperson.group_prescriber_codes)
+        reason = role_reason(role, aperson.titles, aperson.position_codes,
+                             aperson.group_prescriber_codes)
         mine = actual.commissions_of(hsa_id)
         usable = [c for c in mine if is_care_commission(c.purpose) and is_active(c, today)
                   and actual.unit(c.unit) is not None]
         unit_ids = sorted({c.unit for c in usable})
         if not unit_ids:
-            notes = _commission_details(mine, actual, today)
-            detail = f" ({'; '.join(notes)})" if notes else ""
-            problems.append(problem(
-                f"{name} has no active commission (medarbetaruppdrag) with purpose "
-                f"\"{CARE_PURPOSE}\" in HSA{detail}",
-                _commission_fix(hsa_id, dperson, desired, today)))
+            problems.append(_commission_finding(name, hsa_id, mine, dperson, desired, actual,
+                                                today))
         else:
             broken = [u for u in unit_ids if units.get(u) and units[u]["problems"]]
             for u in broken:
                 for p in units[u]["problems"]:
-                    entry = problem(p["message"], p["fix"])
+                    entry = problem(p["message"], p["fix"], p.get("it", ""))
                     (problems if len(broken) == len(unit_ids) else warnings).append(entry)
             for u in unit_ids:
                 ws = (units.get(u) or {}).get("workstations")
                 if ws and ws["checked"] and not ws["compliant"]:
                     warnings.append(problem(
-                        f"no compliant workstation at unit {units[u]['name']}",
-                        f"run playbooks/workstations.yml for host group {ws['host_group']}"))
+                        _("No computer at the care unit %(unit)s is ready for Webcert.",
+                          unit=units[u]["name"]),
+                        _("Ask IT to set up the unit's computers for Webcert."),
+                        _("Run %(command)s for the host group %(group)s.",
+                          command=RUN_WORKSTATIONS, group=ws["host_group"])))
         if expected_role and role.role != expected_role:
             desired_role = None
             if dperson is not None:
                 desired_role = resolve_role(dperson.titles, dperson.position_codes,
                                             dperson.group_prescriber_codes)
+            fix, it = _role_fix(expected_role, name, dperson, desired_role)
             problems.append(problem(
-                f"{name} is expected to be {ROLE_LABELS.get(expected_role, expected_role)} "
-                f"but Webcert will make them {ROLE_LABELS[role.role]} ({role.reason})",
-                _role_fix(expected_role, dperson, desired_role)))
+                _("%(name)s should be %(expected)s in Webcert, but Webcert will make them "
+                  "%(role)s (%(reason)s).", name=name,
+                  expected=role_label(expected_role), role=role_label(role.role),
+                  reason=reason), fix, it))
 
     cert, cert_problems, cert_warnings = certificate_status(hsa_id, certificates)
     problems.extend(cert_problems)
     warnings.extend(cert_warnings)
     if dperson is None:
         warnings.append(problem(
-            f"{name} is in the directory but not in the provider description",
-            "add the person to the description (or ignore this if someone else manages them)"))
+            _("%(name)s is in HSA but not in the provider description.", name=name),
+            _("Nothing to do if someone else manages this person; otherwise ask IT to add "
+              "them to the provider description."),
+            _("Add %(hsa_id)s to people in the provider description.", hsa_id=hsa_id)))
 
     rehab_units = unit_ids if role is not None and role.role == "LAKARE" else []
+    status = _status(problems, warnings)
+    shown = status if uses_webcert else NOT_EXPECTED
     return {
         "hsa_id": hsa_id,
         "name": name,
@@ -460,18 +618,20 @@ def person_readiness(hsa_id: str, dperson, aperson, desired, actual, today: date
         "source": where(dperson) if dperson is not None else None,
         "dn": where(aperson) if aperson is not None else None,
         "unit_ids": unit_ids,
+        "home_unit": getattr(dperson or aperson, "unit", None),
         "units": [{"hsa_id": u, "name": (units.get(u) or {}).get("name", u)} for u in unit_ids],
         "role": role.role if role else None,
-        "role_label": ROLE_LABELS[role.role] if role else None,
+        "role_label": role_label(role.role) if role else None,
         "role_rule": role.rule if role else None,
-        "role_reason": role.reason if role else "not in the directory",
+        "role_reason": reason,
         "expected_role": expected_role,
-        "expected_role_label": ROLE_LABELS.get(expected_role, expected_role)
-        if expected_role else None,
+        "expected_role_label": role_label(expected_role) if expected_role else None,
         "rehabstod": bool(rehab_units),
         "rehabstod_units": list(rehab_units),
         "certificates": cert,
-        "status": _status(problems, warnings),
+        "status": status,
+        "shown_status": shown,
+        "status_label": status_label(shown),
         "problems": problems,
         "warnings": warnings,
     }
@@ -536,10 +696,14 @@ def build_readiness(desired, actual, today: date, certificates: dict | None = No
     }
     if blocked:
         names = ", ".join(f"{p['name']} ({p['hsa_id']})" for p in blocked)
-        message = (f"{len(blocked)} of {len(expected)} people expected to use Webcert "
-                   f"are blocked: {names}")
+        message = ngettext(
+            "%(num)s of %(expected)s people expected to use Webcert is blocked: %(names)s",
+            "%(num)s of %(expected)s people expected to use Webcert are blocked: %(names)s",
+            len(blocked), expected=len(expected), names=names)
     else:
-        message = f"nobody expected to use Webcert is blocked ({len(expected)} people)"
+        message = ngettext(
+            "Nobody expected to use Webcert is blocked (%(num)s person).",
+            "Nobody expected to use Webcert is blocked (%(num)s people).", len(expected))
     return {
         "generated": generated,
         "today": today.isoformat(),
