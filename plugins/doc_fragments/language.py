@@ -6,11 +6,11 @@ class ModuleDocFragment:
 options:
   language:
     description:
-      - Language of everything the module writes for people (messages, fixes, reports):
-        V(sv) Swedish, in the words of HSA Admin, Webcert and Inera's guide, or V(en) English.
+      - Language of everything the module writes for people (messages, fixes, reports).
+        V(sv) is Swedish, in the words of HSA Admin, Webcert and Inera's guide; V(en) is English.
       - Playbooks pass the variable C(webcert_language) here (default V(sv)).
       - Technical details (HSA attribute names, playbooks, YAML fields) are in a separate
-        "för IT" / "for IT" part of each finding in both languages.
+        part of each finding for IT, in both languages.
     type: str
     choices: [sv, en]
     default: sv
