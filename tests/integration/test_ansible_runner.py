@@ -64,7 +64,7 @@ def make_private_data_dir(base: Path, envvars: dict, extravars: dict, cmdline: s
     (pdd / "inventory").mkdir(parents=True)
     (pdd / "env").mkdir()
     (pdd / "project").symlink_to(ROOT, target_is_directory=True)
-    shutil.copy(ROOT / "inventories" / "demo" / "hosts.yml", pdd / "inventory" / "hosts.yml")
+    shutil.copy(ROOT / "inventories" / "local" / "hosts.yml", pdd / "inventory" / "hosts.yml")
     (pdd / "env" / "envvars").write_text(yaml.safe_dump(envvars), encoding="utf-8")
     (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars), encoding="utf-8")
     if cmdline:

@@ -42,8 +42,17 @@ def test_example_description_passes(tmp_path):
     assert "valid (4 units, 15 people, 4 commissions, 0 warnings)" in proc.stdout
 
 
-def test_demo_description_is_the_default_and_shows_its_warnings(tmp_path):
+def test_without_a_description_it_stops_and_names_the_variable(tmp_path):
+    # No default provider: the project's ansible.cfg must not lead to the demo description.
     proc = run_validate(tmp_path=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "hsa_provider_path is not set" in out
+    assert "Demo Vård" not in out and "demo/provider" not in out
+
+
+def test_demo_description_shows_its_warnings(tmp_path):
+    proc = run_validate("-e", f"hsa_provider_path={DEMO}", tmp_path=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout + proc.stderr
     assert "demo/provider: valid (2 units, 7 people, 2 commissions, 2 warnings)" in out
