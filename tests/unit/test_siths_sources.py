@@ -112,9 +112,9 @@ def test_testpki_cli_writes_a_usable_layout(tmp_path):
         ("SE5565594230-P001", "valid", 2), ("SE5565594230-P002", "revoked", 2),
         ("SE5565594230-P003", "missing_sign", 1)]
     assert sorted(p.name for p in (out / "trust").iterdir()) == [
-        "SITHS_e-id_Function_CA_v1.pem", "SITHS_e-id_Person_HSA-id_3_CA_v1.pem",
-        "SITHS_e-id_Root_CA_v2.pem"]
-    assert len(list((out / "crl").iterdir())) == 1
+        "SITHS_e-id_Function_CA_v1.pem", "SITHS_e-id_Person_HSA-id_2_CA_v1.pem",
+        "SITHS_e-id_Person_HSA-id_3_CA_v1.pem", "SITHS_e-id_Root_CA_v2.pem"]
+    assert len(list((out / "crl").iterdir())) == 3
     records, _ = load_cert_files([str(out / "certs")])
     assert len(records) == 5 and all(r.readable for r in records)
 
