@@ -81,8 +81,9 @@ def published(hsa_sandbox, tmp_path_factory):
     (work / "provider.yml").write_text(
         PROVIDER_YAML.format(org=ORG, people=people, members=members), encoding="utf-8")
     (work / "trust.pem").write_bytes(pki.trust_bundle_pem())
-    (work / "issuing.crl").write_bytes(pki.crl(pki.issuing).public_bytes(
-        serialization.Encoding.PEM))
+    # the issuing CA's CRL and the root's (which covers the issuing CA itself)
+    (work / "issuing.crl").write_bytes(b"".join(
+        pki.crl(ca).public_bytes(serialization.Encoding.PEM) for ca in (pki.issuing, pki.root)))
     return work
 
 

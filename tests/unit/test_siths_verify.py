@@ -424,7 +424,7 @@ def test_a_thousand_people_in_one_run():
         person = PersonRef(_pid(n), f"Person {n}")
         people.append(person)
         recs += records_of(pki.person(person.hsa_id, person.full_name, cycle[n % 10]))
-    report = verify(people, recs, trust, crl_index(pki, trust, pki.crl(pki.issuing)), NOW)
+    report = verify(people, recs, trust, crl_index(pki, trust, pki.crl(pki.issuing), pki.crl(pki.root)), NOW)
     assert report["summary"] == {"people": 1000, "ok": 700, "warning": 100, "error": 200,
                                  "unmatched": 0, "blocking": 200}
     assert report["inputs"]["certificates"] == 1900

@@ -58,7 +58,8 @@ def build(count: int):
         for c in pki.person(hsa_id, f"Bench Person {n}", CYCLE[n % len(CYCLE)]):
             pems.append((f"file:{hsa_id}-{c.usage}.pem", c.pem()))
         n += 1
-    crl = pki.crl(pki.issuing).public_bytes(serialization.Encoding.PEM)
+    crl = b"".join(pki.crl(ca).public_bytes(serialization.Encoding.PEM)
+                  for ca in (pki.root, pki.issuing))
     return pki, people, pems[:count], crl
 
 

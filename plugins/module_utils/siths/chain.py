@@ -1,4 +1,11 @@
-"""Checking one certificate: chain by signature, validity, legacy CA, revocation.
+"""Checking one certificate as a TLS relying party would, and as Webcert needs it.
+
+Per certificate: the chain by signature up to a trusted root (with the path-length
+constraint and keyCertSign of every CA), signature algorithms (SHA-1 is named, not
+called a forgery), key strength, validity, legacy and test CAs, extended key usage of
+authentication certificates, and revocation of the certificate *and of every CA above
+it* by CRL and/or OCSP. Every finding has a code, a verdict (error/warning), a whole
+sentence for the person reading the report, a fix, and technical detail for IT.
 
 CA chains are verified once per CA and cached, so a leaf costs one signature check.
 """
@@ -6,28 +13,79 @@ CA chains are verified once per CA and cached, so a leaf costs one signature che
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from .crl import CrlIndex, Revocation
+from .keys import NOT_SIGNED, SIGNED_WEAK, key_description, signature_hash, signed_by
 from .moments import aware
-from .names import LEGACY_CA_RE, TEST_CA_RE
+from .names import CA_V3_TREE, LEGACY_CA_RE, TEST_CA_RE, card_kind, legacy_tree
+from .ocsp import FAILED, GOOD, REVOKED, OcspStatus
 from .parse import CertRecord, name_attr
 from .trust import TrustedCa, TrustStore
 
 DEFAULT_WARN_DAYS = 60
+DEFAULT_CRL_GRACE_DAYS = 7
 MAX_CHAIN_DEPTH = 8
+REVOCATION_MODES = ("crl", "ocsp", "both")
+CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string
+EKU_NAMES = {
+    "1.3.6.1.5.5.7.3.1": "serverAuth",
+    "1.3.6.1.5.5.7.3.2": "clientAuth",
+    "1.3.6.1.5.5.7.3.3": "codeSigning",
+    "1.3.6.1.5.5.7.3.4": "emailProtection",
+    "1.3.6.1.5.5.7.3.8": "timeStamping",
+    "1.3.6.1.5.5.7.3.9": "OCSPSigning",
+    "1.3.6.1.4.1.311.20.2.2": "smartcardLogon",
+    "2.5.29.37.0": "anyExtendedKeyUsage",
+}
+
+NEW_CARD = "The person needs a new SITHS card: order one from your SITHS card issuer."
+FRESH_CRL = (
+    "Download a fresh CRL from Inera (the CRL Distribution Point of the CA) before the "
+    "next run; schedule the download."
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing found about a certificate: ``message`` and ``fix`` are whole sentences."""
+
+    code: str
+    severity: str  # error | warning
+    message: str
+    fix: str = ""
+    it: str = ""  # technical detail for IT (OIDs, URLs, fingerprints)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "severity": self.severity, "message": self.message,
+                "fix": self.fix, "it": self.it}
+
+
+def _error(code: str, message: str, fix: str = "", it: str = "") -> Finding:
+    return Finding(code, "error", message, fix, it)
+
+
+def _warning(code: str, message: str, fix: str = "", it: str = "") -> Finding:
+    return Finding(code, "warning", message, fix, it)
+
 
 @dataclass(frozen=True)
 class ChainResult:
     ok: bool
     legacy: bool
     test: bool
-    problems: tuple[str, ...]
+    findings: tuple[Finding, ...]
     issuing_ca: str | None = None  # fingerprint of the CA that signed the certificate
+    # how many more CAs the path-length constraints above allow below this CA
+    budget: int | None = None
+    budget_by: str = ""  # the CA whose pathLenConstraint sets the budget
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return tuple(f.message for f in self.findings if f.severity == "error")
 
 
 @dataclass(frozen=True)
@@ -36,26 +94,54 @@ class CertCheck:
     chain: ChainResult
     revoked: Revocation | None
     days_left: int | None
-    problems: tuple[str, ...]
-    warnings: tuple[str, ...]
+    findings: tuple[Finding, ...] = field(default=())
+    card: str | None = None
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return tuple(f.message for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(f.message for f in self.findings if f.severity == "warning")
 
     @property
     def valid(self) -> bool:
         return not self.problems
 
 
-def _legacy_text(name: str) -> str:
-    return (
-        f"issued under the legacy CA '{name}' (the old SITHS Root CA v1 tree, which "
-        "stopped issuing on 2020-02-11 and was removed 2022-11-07): the card must be "
-        "replaced"
-    )
+def _legacy_finding(name: str) -> Finding:
+    tree = legacy_tree(name)
+    if tree == CA_V3_TREE:
+        message = (
+            f"The certificate was issued under the legacy CA '{name}', the old SITHS CA v3 "
+            "tree (Carelink), which is no longer trusted."
+        )
+    else:
+        message = (
+            f"The certificate was issued under the legacy CA '{name}', part of the old SITHS "
+            "Root CA v1 tree, which stopped issuing on 2020-02-11 and was removed on 2022-11-07."
+        )
+    return _error("legacy_ca", message, NEW_CARD, f"legacy tree: {tree or 'SITHS (legacy)'}")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _cn(name: x509.Name) -> str:
+    return (name_attr(name, NameOID.COMMON_NAME) or [name.rfc4514_string()])[0]
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.date().isoformat() if moment else "an unknown date"
 
 
 class Verifier:
-    """Checks certificates against one trust store, CRL set and moment.
+    """Checks certificates against one trust store, CRL set, revocation mode and moment.
 
-    CA chains are verified once per CA and cached, so a leaf costs one signature check.
+    ``revocation``: ``crl`` (the supplied CRLs), ``ocsp`` (the responder named in each
+    certificate, through ``ocsp``, an ``OcspClient``) or ``both``.
     """
 
     def __init__(
@@ -64,53 +150,217 @@ class Verifier:
         crls: CrlIndex | None,
         now: dt.datetime,
         warn_days: int = DEFAULT_WARN_DAYS,
+        *,
+        crl_grace_days: int = DEFAULT_CRL_GRACE_DAYS,
+        revocation: str = "crl",
+        ocsp=None,
+        require_status: bool = False,
     ) -> None:
+        if revocation not in REVOCATION_MODES:
+            raise ValueError(f"revocation must be one of {', '.join(REVOCATION_MODES)}")
         self.trust = trust
         self.crls = crls or CrlIndex()
         self.now = aware(now)
         self.warn_days = warn_days
+        self.crl_grace_days = crl_grace_days
+        self.use_crl = revocation in ("crl", "both")
+        self.use_ocsp = revocation in ("ocsp", "both") and ocsp is not None
+        self.ocsp = ocsp
+        # warn about a certificate whose status nothing can establish (no CRL, no OCSP URL)
+        self.require_status = require_status
+        self.unchecked = 0  # certificates whose revocation status nothing could establish
         self._ca_cache: dict[str, ChainResult] = {}
+
+    # -- revocation ---------------------------------------------------------------
+    def revocation(
+        self,
+        cert: x509.Certificate,
+        issuer: TrustedCa,
+        ocsp_urls: tuple[str, ...],
+        what: str,
+        leaf: bool = False,
+    ) -> tuple[Revocation | None, list[Finding]]:
+        """Is ``cert`` (issued by ``issuer``) revoked? ``what`` names it in sentences."""
+        findings: list[Finding] = []
+        established = False
+        stale: dt.datetime | None = None
+        missing_crl = False
+        if self.use_crl and self.crls.supplied:
+            if issuer.fingerprint in self.crls.covered:
+                hit = self.crls.revoked.get(issuer.fingerprint, {}).get(cert.serial_number)
+                if hit is not None:
+                    why = f", reason {hit.reason}" if hit.reason else ""
+                    return hit, [_error(
+                        "revoked",
+                        f"{_cap(what)} was revoked on {_when(hit.date)}{why} (CRL {hit.crl_source}).",
+                        NEW_CARD,
+                        f"serial {cert.serial_number:x}, CRL issuer '{issuer.name}'",
+                    )]
+                next_update = self.crls.next_update.get(issuer.fingerprint)
+                if next_update is not None and next_update < self.now:
+                    stale = next_update
+                else:
+                    established = True
+            else:
+                missing_crl = True
+        ocsp_status: OcspStatus | None = None
+        if self.use_ocsp and ocsp_urls:
+            ocsp_status = self.ocsp.status(cert, issuer.cert, ocsp_urls)
+            if ocsp_status.status == REVOKED:
+                why = f", reason {ocsp_status.reason}" if ocsp_status.reason else ""
+                hit = Revocation(ocsp_status.revoked_at, ocsp_status.reason or None,
+                                 f"OCSP {ocsp_status.url}")
+                return hit, [_error(
+                    "revoked",
+                    f"{_cap(what)} was revoked on {_when(ocsp_status.revoked_at)}{why} "
+                    f"(OCSP {ocsp_status.url}).",
+                    NEW_CARD,
+                    f"serial {cert.serial_number:x}, responder {ocsp_status.url}",
+                )]
+            if ocsp_status.status == GOOD:
+                established = True
+            elif ocsp_status.status != FAILED:  # unknown
+                return None, [_error(
+                    "ocsp_unknown",
+                    f"The OCSP responder does not know {what}: the issuing CA has no record of "
+                    "issuing it.",
+                    "Have IT compare the certificate with the card; it may be forged.",
+                    f"responder {ocsp_status.url}: certStatus unknown",
+                )]
+        if established:
+            return None, findings
+        if stale is not None:
+            days = (self.now - stale).days
+            past = days > self.crl_grace_days
+            findings.append(Finding(
+                "crl_stale",
+                "error" if past else "warning",
+                f"The revocation status of {what} could not be established with a current "
+                f"CRL: the CRL from '{issuer.name}' has been out of date since {_when(stale)}.",
+                FRESH_CRL,
+                f"nextUpdate {stale.isoformat()}, {days} day(s) ago; grace "
+                f"{self.crl_grace_days} day(s)",
+            ))
+        elif ocsp_status is not None:
+            findings.append(_warning(
+                "revocation_unknown",
+                f"Could not establish the revocation status of {what}: the OCSP responder gave "
+                "no usable answer.",
+                "Check that the control node reaches the OCSP responder, or supply CRLs "
+                "(siths_crl_files).",
+                f"{ocsp_status.url or 'no URL'}: {ocsp_status.reason}",
+            ))
+        elif missing_crl:
+            findings.append(_warning(
+                "revocation_not_checked",
+                f"revocation not checked: no valid CRL supplied for '{issuer.name}'",
+                FRESH_CRL,
+                f"CA fingerprint {issuer.fingerprint}",
+            ))
+        elif self.use_ocsp and not ocsp_urls and not self.use_crl and leaf:
+            self.unchecked += 1
+            if not self.require_status:
+                return None, findings
+            findings.append(_warning(
+                "revocation_unknown",
+                f"Could not establish the revocation status of {what}: the certificate names "
+                "no OCSP responder.",
+                "Supply CRLs (siths_crl_files) or use siths_revocation: both.",
+                "no Authority Information Access OCSP URL",
+            ))
+        return None, findings
+
+    # -- the CAs --------------------------------------------------------------------
+    def _ca_own_findings(self, ca: TrustedCa) -> list[Finding]:
+        cert = ca.cert
+        found: list[Finding] = []
+        if cert.not_valid_after_utc < self.now:
+            found.append(_error("ca_expired",
+                                f"CA '{ca.name}' expired on {cert.not_valid_after_utc.date()}"))
+        elif cert.not_valid_before_utc > self.now:
+            found.append(_error("ca_not_yet_valid", f"CA '{ca.name}' is not valid until "
+                                f"{cert.not_valid_before_utc.date()}"))
+        desc, weak = key_description(cert.public_key())
+        if weak:
+            found.append(_error(
+                "weak_key",
+                f"The CA '{ca.name}' has a key that is too weak ({desc}): TLS relying parties "
+                "refuse it.",
+                "Remove this CA from the trust bundle; use the CA certificates Inera publishes.",
+                f"{desc}; minimum RSA 2048 / EC 256 bits (security level 2)",
+            ))
+        return found
 
     def _ca_chain(self, ca: TrustedCa, depth: int = 0) -> ChainResult:
         cached = self._ca_cache.get(ca.fingerprint)
         if cached is not None:
             return cached
-        problems: list[str] = []
+        findings = self._ca_own_findings(ca)
         cert = ca.cert
-        if cert.not_valid_after_utc < self.now:
-            problems.append(f"CA '{ca.name}' expired on {cert.not_valid_after_utc.date()}")
-        elif cert.not_valid_before_utc > self.now:
-            problems.append(f"CA '{ca.name}' is not valid until {cert.not_valid_before_utc.date()}")
         legacy, test = ca.legacy, ca.test
+        own_limit = _path_length(cert)
+        budget, budget_by = own_limit, ca.name if own_limit is not None else ""
         if not ca.is_root:
             parent_result = None
             if depth >= MAX_CHAIN_DEPTH:
-                problems.append(f"CA chain above '{ca.name}' is too long or loops")
+                findings.append(_error("chain_loop",
+                                       f"CA chain above '{ca.name}' is too long or loops"))
             else:
                 parents = self.trust.candidates(cert.issuer)
-                parent = next((p for p in parents if _issued_by(cert, p.cert)), None)
+                verdicts = [(p, signed_by(cert, p.cert)) for p in parents]
+                parent, verdict = next(((p, v) for p, v in verdicts if v != NOT_SIGNED),
+                                       (None, NOT_SIGNED))
                 if parent is None:
-                    issuer_cn = (name_attr(cert.issuer, NameOID.COMMON_NAME) or [""])[0]
+                    issuer_cn = _cn(cert.issuer)
                     if parents:
-                        problems.append(
-                            f"CA '{ca.name}' is not signed by the trusted CA "
-                            f"'{issuer_cn}' (signature check failed)"
-                        )
+                        findings.append(_error(
+                            "ca_signature",
+                            f"CA '{ca.name}' is not signed by the trusted CA '{issuer_cn}' "
+                            "(signature check failed)"))
                     else:
-                        problems.append(
-                            f"the trust bundle lacks '{issuer_cn}', the CA above '{ca.name}'"
-                        )
+                        findings.append(_error(
+                            "ca_missing",
+                            f"the trust bundle lacks '{issuer_cn}', the CA above '{ca.name}'"))
                     legacy = legacy or bool(LEGACY_CA_RE.match(issuer_cn))
                 else:
                     self._ca_cache[ca.fingerprint] = ChainResult(
-                        False, legacy, test, ("chain loops",)
-                    )
+                        False, legacy, test, (_error("chain_loop", "chain loops"),))
+                    if verdict == SIGNED_WEAK:
+                        findings.append(_sha1_finding(f"The CA certificate '{ca.name}'",
+                                                      signature_hash(cert)))
+                    findings.extend(_issuer_findings(parent))
                     parent_result = self._ca_chain(parent, depth + 1)
+                    if parent_result.budget is not None and parent_result.budget < 1:
+                        findings.append(_error(
+                            "path_length",
+                            f"The CA '{ca.name}' is not allowed where it is: the CA "
+                            f"'{parent_result.budget_by}' allows no further CA below it "
+                            "(path length constraint).",
+                            "Remove this CA from the trust bundle; a card under it is not valid.",
+                            f"pathLenConstraint of '{parent_result.budget_by}' exceeded",
+                        ))
+                    elif parent_result.budget is not None and (
+                        budget is None or parent_result.budget - 1 < budget
+                    ):
+                        budget, budget_by = parent_result.budget - 1, parent_result.budget_by
+                    _revoked, rev_findings = self.revocation(
+                        cert, parent, _ocsp_urls(cert), f"the CA certificate '{ca.name}'")
+                    for f in rev_findings:
+                        if f.code == "revoked":
+                            f = _error(
+                                "ca_revoked",
+                                f"The issuing CA '{ca.name}' has been revoked by '{parent.name}': "
+                                "no certificate under it can be trusted.",
+                                NEW_CARD + " Remove the revoked CA from the trust bundle.",
+                                f.message + " " + f.it,
+                            )
+                        findings.append(f)
             if parent_result is not None:
-                problems.extend(parent_result.problems)
+                findings.extend(parent_result.findings)
                 legacy = legacy or parent_result.legacy
                 test = test or parent_result.test
-        result = ChainResult(not problems, legacy, test, tuple(problems), ca.fingerprint)
+        ok = not any(f.severity == "error" for f in findings)
+        result = ChainResult(ok, legacy, test, tuple(findings), ca.fingerprint, budget, budget_by)
         self._ca_cache[ca.fingerprint] = result
         return result
 
@@ -122,27 +372,38 @@ class Verifier:
         name_test = bool(TEST_CA_RE.match(record.issuer_cn))
         candidates = self.trust.candidates(cert.issuer)
         for ca in candidates:
-            if _issued_by(cert, ca.cert):
-                up = self._ca_chain(ca)
-                return ChainResult(
-                    up.ok,
-                    up.legacy or name_legacy,
-                    up.test or name_test,
-                    up.problems,
-                    ca.fingerprint,
-                )
+            verdict = signed_by(cert, ca.cert)
+            if verdict == NOT_SIGNED:
+                continue
+            up = self._ca_chain(ca)
+            extra = list(_issuer_findings(ca))
+            if verdict == SIGNED_WEAK:
+                extra.append(_sha1_finding("The certificate", signature_hash(cert)))
+            findings = tuple(extra) + up.findings
+            return ChainResult(
+                not any(f.severity == "error" for f in findings),
+                up.legacy or name_legacy,
+                up.test or name_test,
+                findings,
+                ca.fingerprint,
+            )
         if candidates:
-            problem = (
+            finding = _error(
+                "signature",
                 f"the signature does not match the trusted CA '{issuer_name}': the "
                 "certificate names that issuer but was not signed by it (forged, or "
-                "from another PKI with the same CA name)"
+                "from another PKI with the same CA name)",
+                "Have IT investigate where the certificate came from.",
             )
         elif name_legacy:
-            problem = f"the legacy CA '{issuer_name}' is not in the trust bundle"
+            finding = _error("legacy_ca_missing",
+                             f"the legacy CA '{issuer_name}' is not in the trust bundle")
         else:
-            problem = f"issuer '{issuer_name}' is not in the trust bundle"
-        return ChainResult(False, name_legacy, name_test, (problem,))
+            finding = _error("issuer_missing", f"issuer '{issuer_name}' is not in the trust bundle",
+                             "Add the SITHS CA certificates Inera publishes to the trust bundle.")
+        return ChainResult(False, name_legacy, name_test, (finding,))
 
+    # -- one certificate -----------------------------------------------------------------
     def check(self, record: CertRecord) -> CertCheck:
         if not record.readable:
             return CertCheck(
@@ -150,42 +411,138 @@ class Verifier:
                 ChainResult(False, False, False, ()),
                 None,
                 None,
-                record.problems,
-                record.warnings,
+                tuple(_error("unreadable", p) for p in record.problems)
+                + tuple(_warning("input", w) for w in record.warnings),
             )
-        problems = list(record.problems)
-        warnings = list(record.warnings)
+        found: list[Finding] = [_error("profile", p) for p in record.problems]
+        found += [_warning("profile", w) for w in record.warnings]
         chain = self.chain(record)
         if chain.legacy:
-            problems.append(_legacy_text(record.issuer_cn or record.issuer))
-        problems.extend(chain.problems)
+            found.append(_legacy_finding(record.issuer_cn or record.issuer))
+        found.extend(f for f in chain.findings if f.severity == "error")
         if chain.test:
-            warnings.append(f"issued by a test CA ('{record.issuer_cn}'), not production SITHS")
-        assert record.not_before is not None and record.not_after is not None
+            found.append(_warning(
+                "test_ca", f"issued by a test CA ('{record.issuer_cn}'), not production SITHS"))
+        cert = record.cert
+        assert cert is not None and record.not_before is not None and record.not_after is not None
+        desc, weak = key_description(cert.public_key())
+        if weak:
+            found.append(_error(
+                "weak_key",
+                f"The certificate's key is too weak ({desc}): Webcert's login (TLS) refuses it.",
+                NEW_CARD,
+                f"{desc}; minimum RSA 2048 / EC 256 bits (security level 2)",
+            ))
+        if record.usage == "auth":
+            found.extend(_eku_findings(record))
         if self.now < record.not_before:
-            problems.append(f"not valid until {record.not_before.date().isoformat()}")
+            found.append(_error("not_yet_valid",
+                                f"not valid until {record.not_before.date().isoformat()}"))
         if self.now > record.not_after:
-            problems.append(f"expired on {record.not_after.date().isoformat()}")
+            found.append(_error("expired", f"expired on {record.not_after.date().isoformat()}",
+                                NEW_CARD))
         days_left = (record.not_after - self.now).days
         if 0 <= days_left <= self.warn_days and self.now <= record.not_after:
-            warnings.append(f"expires in {days_left} days ({record.not_after.date().isoformat()})")
+            found.append(_warning(
+                "expiring",
+                f"expires in {days_left} days ({record.not_after.date().isoformat()})",
+                "Order a new card in good time from your SITHS card issuer.",
+            ))
         revoked = None
-        if chain.issuing_ca is not None and record.cert is not None:
-            revoked = self.crls.revoked.get(chain.issuing_ca, {}).get(record.cert.serial_number)
-            if revoked is not None:
-                when = revoked.date.date().isoformat() if revoked.date else "unknown date"
-                why = f", reason {revoked.reason}" if revoked.reason else ""
-                problems.append(f"revoked on {when}{why} (CRL {revoked.crl_source})")
-            elif self.crls.supplied and chain.issuing_ca not in self.crls.covered:
-                warnings.append(
-                    f"revocation not checked: no valid CRL supplied for '{record.issuer_cn}'"
-                )
-        return CertCheck(record, chain, revoked, days_left, tuple(problems), tuple(warnings))
+        if chain.issuing_ca is not None:
+            issuer = self._by_fp()[chain.issuing_ca]
+            what = f"the {_USAGE_WORDS.get(record.usage, 'certificate')}"
+            revoked, rev_findings = self.revocation(cert, issuer, record.ocsp_urls, what, leaf=True)
+            found.extend(rev_findings)
+        found.extend(f for f in chain.findings if f.severity == "warning")
+        return CertCheck(record, chain, revoked, days_left, tuple(_unique(found)),
+                         card_kind(record.issuer_cn))
+
+    def _by_fp(self) -> dict[str, TrustedCa]:
+        index = getattr(self, "_fp_index", None)
+        if index is None:
+            index = {ca.fingerprint: ca for ca in self.trust.cas}
+            self._fp_index = index
+        return index
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+_USAGE_WORDS = {"auth": "authentication certificate", "sign": "signing certificate"}
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for f in findings:
+        if (f.severity, f.message) not in seen:
+            seen.add((f.severity, f.message))
+            out.append(f)
+    return out
+
+
+def _path_length(cert: x509.Certificate) -> int | None:
     try:
-        cert.verify_directly_issued_by(issuer)
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
+        return cert.extensions.get_extension_for_oid(
+            ExtensionOID.BASIC_CONSTRAINTS).value.path_length
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _ocsp_urls(cert: x509.Certificate) -> tuple[str, ...]:
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(
+        str(d.access_location.value) for d in aia
+        if d.access_method == x509.oid.AuthorityInformationAccessOID.OCSP
+        and isinstance(d.access_location, x509.UniformResourceIdentifier)
+    )
+
+
+def _issuer_findings(ca: TrustedCa) -> list[Finding]:
+    """An issuer must be allowed to sign certificates (keyCertSign, when key usage is set)."""
+    try:
+        ku = ca.cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return []
+    if ku.key_cert_sign:
+        return []
+    return [_error(
+        "ca_key_usage",
+        f"The CA '{ca.name}' is not allowed to sign certificates (its key usage lacks "
+        "keyCertSign).",
+        "Remove this CA from the trust bundle; use the CA certificates Inera publishes.",
+        "keyUsage without keyCertSign",
+    )]
+
+
+def _sha1_finding(subject: str, algorithm: str | None) -> Finding:
+    name = (algorithm or "sha1").upper().replace("SHA1", "SHA-1")
+    return _error(
+        "weak_signature",
+        f"{subject} is signed with {name}, which is no longer accepted.",
+        NEW_CARD,
+        f"signature hash {algorithm}; relying parties at security level 2 refuse SHA-1 and MD5",
+    )
+
+
+def _eku_findings(record: CertRecord) -> list[Finding]:
+    """An authentication certificate is used for TLS client authentication: clientAuth."""
+    if record.eku is None:
+        return [_warning(
+            "eku_missing",
+            "The authentication certificate has no extended key usage; SITHS authentication "
+            "certificates carry clientAuth.",
+            "Have IT check where the certificate came from.",
+            "no extendedKeyUsage extension (RFC 5280: any purpose)",
+        )]
+    if CLIENT_AUTH in record.eku:
+        return []
+    shown = ", ".join(f"{EKU_NAMES.get(o, o)} ({o})" for o in record.eku) or "none"
+    return [_error(
+        "eku_client_auth",
+        "The authentication certificate cannot be used to log in to Webcert: its extended key "
+        "usage does not allow TLS client authentication.",
+        NEW_CARD,
+        f"extendedKeyUsage: {shown}; required: clientAuth ({CLIENT_AUTH})",
+    )]

@@ -26,6 +26,8 @@ class Revocation:
 class CrlIndex:
     revoked: dict[str, dict[int, Revocation]] = field(default_factory=dict)  # CA fp -> serials
     covered: set[str] = field(default_factory=set)  # CA fingerprints with a valid CRL
+    # CA fingerprint -> the latest nextUpdate among its valid CRLs (None: no nextUpdate)
+    next_update: dict[str, dt.datetime | None] = field(default_factory=dict)
     problems: list[InputProblem] = field(default_factory=list)
     supplied: bool = False
 
@@ -96,6 +98,12 @@ def load_crls(items: Iterable[tuple[str, bytes]], trust: TrustStore, now: dt.dat
                     )
                 )
             index.covered.add(signer.fingerprint)
+            fp = signer.fingerprint
+            if fp not in index.next_update:
+                index.next_update[fp] = next_update
+            elif index.next_update[fp] is not None:
+                latest = index.next_update[fp]
+                index.next_update[fp] = None if next_update is None else max(latest, next_update)
             serials = index.revoked.setdefault(signer.fingerprint, {})
             for entry in crl:
                 reason = None

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .chain import DEFAULT_WARN_DAYS, CertCheck, Verifier
+from .chain import DEFAULT_CRL_GRACE_DAYS, DEFAULT_WARN_DAYS, CertCheck, Verifier
 from .crl import CrlIndex
 from .moments import aware
 from .names import mask_personnummer
@@ -71,9 +71,22 @@ def cert_dict(
         "problems": list(extra_problems) + list(check.problems),
         # extensions of the contract:
         "warnings": list(check.warnings),
+        "card": check.card,
+        "findings": [f.as_dict() for f in check.findings],
         "fingerprint_sha256": rec.fingerprint or None,
         "sources": sources,
     }
+
+
+NO_CERT_FIX = (
+    "Publish the card's certificates on the person's HSA entry, or collect them from the "
+    "workstations, and check the HSA-id."
+)
+MISSING_FIX = "Export both certificates from the card, or have the card checked."
+HSA_ID_FIX = (
+    "Correct the HSA-id in the provider description (siths.serial_number if the card "
+    "deliberately carries another id), or replace the card."
+)
 
 
 def _fold(text: str | None) -> str:
@@ -127,11 +140,20 @@ def verify(
     crls: CrlIndex | None,
     now: dt.datetime,
     warn_days: int = DEFAULT_WARN_DAYS,
+    *,
+    crl_grace_days: int = DEFAULT_CRL_GRACE_DAYS,
+    revocation: str = "crl",
+    ocsp: Any = None,
+    require_status: bool = False,
 ) -> dict[str, Any]:
-    """The "Certificate findings" report for ``people`` (see docs/architecture.md)."""
+    """The "Certificate findings" report for ``people`` (see docs/architecture.md).
+
+    ``revocation`` is ``crl``, ``ocsp`` or ``both``; ``ocsp`` an ``ocsp.OcspClient``.
+    """
     now = aware(now)
     refs = [person_ref(p) for p in people]
-    verifier = Verifier(trust, crls, now, warn_days)
+    verifier = Verifier(trust, crls, now, warn_days, crl_grace_days=crl_grace_days,
+                        revocation=revocation, ocsp=ocsp, require_status=require_status)
 
     # de-duplicate the same certificate seen in several places
     unique: list[CertRecord] = []
@@ -163,6 +185,9 @@ def verify(
     by_name = {
         _fold(p.full_name): p for p in refs if p.full_name and name_count[_fold(p.full_name)] == 1
     }
+
+    if verifier.use_ocsp:
+        _prefetch_ocsp(verifier, unique)
 
     assigned: dict[str, list[tuple[int, CertCheck]]] = {p.hsa_id: [] for p in refs}
     unmatched: list[dict[str, Any]] = []
@@ -198,6 +223,13 @@ def verify(
     input_problems = [p.as_dict() for p in trust.problems]
     if crls is not None:
         input_problems += [p.as_dict() for p in crls.problems]
+    if verifier.unchecked:
+        input_problems.append({
+            "source": "revocation",
+            "severity": "warning",
+            "message": f"{verifier.unchecked} certificate(s) name no OCSP responder and no CRLs "
+            "were supplied: their revocation status was not checked.",
+        })
     return {
         "generated": now.isoformat(),
         "warn_days": warn_days,
@@ -246,20 +278,32 @@ def _person_entry(
                 f"certificate at {rec.source} has no authentication or signing key usage — not used"
             )
     auth, sign = _pick_pair(auths, signs)
+    findings: list[dict[str, str]] = []
     if not auths and not signs:
         problems.append(
             "no SITHS certificate found (looked on the directory entry, in the "
             "certificate files and in host stores)"
         )
+        findings.append({"certificate": "", "code": "no_certificate", "severity": "error",
+                         "message": problems[-1], "fix": NO_CERT_FIX, "it": ""})
     else:
         for usage, chosen in (("auth", auth), ("sign", sign)):
             label = USAGE_TEXT[usage]
             if chosen is None:
                 ku = "nonRepudiation" if usage == "sign" else "digitalSignature"
                 problems.append(f"no {label} found (key usage {ku})")
+                findings.append({"certificate": usage, "code": "missing_" + usage,
+                                 "severity": "error", "message": problems[-1],
+                                 "fix": MISSING_FIX, "it": f"keyUsage {ku}"})
                 continue
             problems.extend(f"{label}: {p}" for p in chosen.extra + chosen.check.problems)
             warnings.extend(f"{label}: {w}" for w in chosen.check.warnings)
+            for text in chosen.extra:
+                findings.append({"certificate": usage, "code": "hsa_id", "severity": "error",
+                                 "message": text, "fix": HSA_ID_FIX, "it": ""})
+            findings.extend(dict(f.as_dict(), certificate=usage) for f in chosen.check.findings)
+    chosen_card = next((c.check.card for c in (auth, sign) if c is not None and c.check.card),
+                       None)
 
     def out(c: _Candidate | None) -> dict[str, Any] | None:
         if c is None:
@@ -276,5 +320,19 @@ def _person_entry(
         "sign": out(sign),
         "problems": problems,
         "warnings": warnings,
+        "card": chosen_card,
+        "findings": findings,
         "certificates_seen": len(found),
     }
+
+
+def _prefetch_ocsp(verifier: Verifier, records: list[CertRecord]) -> None:
+    """Ask the OCSP responders for every certificate at once (in parallel)."""
+    by_fp = {ca.fingerprint: ca for ca in verifier.trust.cas}
+    todo = []
+    for rec in records:
+        if rec.readable and rec.ocsp_urls:
+            issuing = verifier.chain(rec).issuing_ca
+            if issuing is not None:
+                todo.append((rec.cert, by_fp[issuing].cert, rec.ocsp_urls))
+    verifier.ocsp.prefetch(todo)

@@ -1,18 +1,64 @@
-"""Names in the SITHS PKI: legacy and test CAs, and personnummer masking."""
+"""Names in the SITHS PKI: legacy trees, card kinds, test CAs, and personnummer masking.
+
+Facts (docs/siths.md, "The legacy chain"): the old **SITHS Root CA v1** tree (issuing CAs
+**SITHS Type 1 CA v1** and **SITHS Type 3 CA v1**) stopped issuing on 2020-02-11 and was
+removed on 2022-11-07; older still is **SITHS CA v3** (O=Carelink), a tree of its own.
+Test chains carry the same names with a ``TEST``, ``PP`` or ``SYSTEMTEST`` prefix.
+"""
 
 from __future__ import annotations
 
 import re
 
-# The old SITHS trees (stopped issuing 2020-02-11, removed 2022-11-07) and
-# their test variants. See docs/siths.md, "The legacy chain".
+_TEST_PREFIX_RE = re.compile(r"^(?:TEST|PP|SYSTEMTEST)\s+", re.IGNORECASE)
+
+ROOT_V1_TREE = "SITHS Root CA v1"
+CA_V3_TREE = "SITHS CA v3"
+# Every legacy SITHS CA name and the tree it belongs to: the one list of the toolkit.
+LEGACY_SITHS_CAS: dict[str, str] = {
+    "SITHS Root CA v1": ROOT_V1_TREE,
+    "SITHS Type 1 CA v1": ROOT_V1_TREE,
+    "SITHS Type 3 CA v1": ROOT_V1_TREE,
+    "SITHS CA v3": CA_V3_TREE,
+}
+LEGACY_SITHS_CA_NAMES: tuple[str, ...] = tuple(LEGACY_SITHS_CAS)
+_LEGACY_FOLDED = {re.sub(r"\s+", " ", k).casefold(): v for k, v in LEGACY_SITHS_CAS.items()}
+
 _TEST_PREFIX = r"(?:(?:TEST|PP|SYSTEMTEST)\s+)?"
 LEGACY_CA_RE = re.compile(
     rf"^{_TEST_PREFIX}SITHS\s+(?:Root\s+CA\s+v1|Type\s+[13]\s+CA\s+v1|CA\s+v3)$", re.IGNORECASE
 )
 TEST_CA_RE = re.compile(r"^(?:TEST|PP|SYSTEMTEST)\s+SITHS\b", re.IGNORECASE)
+
+# The current issuing CAs for people, and the kind of card (or mobile identity) they
+# issue for: level 3 = ordinary card, level 2 = reserve card (reservkort).
+CARD_KINDS: dict[str, str] = {
+    "SITHS e-id Person HSA-id 3 CA v1": "card",
+    "SITHS e-id Person ID 3 CA v1": "card",
+    "SITHS e-id Person HSA-id 2 CA v1": "reserve_card",
+    "SITHS e-id Person ID 2 CA v1": "reserve_card",
+    "SITHS e-id Person ID Mobile CA v1": "mobile",
+    "SITHS e-id Function CA v1": "function",
+}
+_CARD_FOLDED = {k.casefold(): v for k, v in CARD_KINDS.items()}
+
 # Personnummer / samordningsnummer (10 or 12 digits, optional - or +). Masked in output.
 _PERSONNUMMER_RE = re.compile(r"\b((?:19|20)?\d{6}[-+]?)\d{4}\b")
+
+
+def base_name(ca_name: str) -> str:
+    """The CA name without a test prefix and with single spaces."""
+    return re.sub(r"\s+", " ", _TEST_PREFIX_RE.sub("", ca_name.strip()))
+
+
+def legacy_tree(ca_name: str) -> str | None:
+    """``SITHS Root CA v1`` or ``SITHS CA v3`` for a legacy CA name (test prefixes too)."""
+    return _LEGACY_FOLDED.get(base_name(ca_name).casefold())
+
+
+def card_kind(issuer_name: str) -> str | None:
+    """``card``, ``reserve_card``, ``mobile`` or ``function`` for a current SITHS CA name."""
+    return _CARD_FOLDED.get(base_name(issuer_name).casefold())
 
 
 def mask_personnummer(text: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
 
 from .names import is_personnummer, mask_personnummer
 from .pem import CERT_LABELS, pem_blocks
@@ -35,6 +35,8 @@ class CertRecord:
     not_before: dt.datetime | None = None
     not_after: dt.datetime | None = None
     is_ca: bool = False
+    eku: tuple[str, ...] | None = None  # dotted OIDs of extendedKeyUsage; None = absent
+    ocsp_urls: tuple[str, ...] = ()  # Authority Information Access, OCSP
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -80,12 +82,21 @@ def _record_from_cert(cert: x509.Certificate, source: str, owner: str | None) ->
     serials = name_attr(subject, NameOID.SERIAL_NUMBER)
     cns = name_attr(subject, NameOID.COMMON_NAME)
     issuer, issuer_cn = issuer_text(cert.issuer)
-    is_ca, key_usage = False, None
+    is_ca, key_usage, eku, ocsp_urls = False, None, None, []
     for ext in cert.extensions:
         if ext.oid == ExtensionOID.BASIC_CONSTRAINTS:
             is_ca = bool(ext.value.ca)
         elif ext.oid == ExtensionOID.KEY_USAGE:
             key_usage = ext.value
+        elif ext.oid == ExtensionOID.EXTENDED_KEY_USAGE:
+            eku = tuple(oid.dotted_string for oid in ext.value)
+        elif ext.oid == ExtensionOID.AUTHORITY_INFORMATION_ACCESS:
+            ocsp_urls = [
+                str(d.access_location.value)
+                for d in ext.value
+                if d.access_method == AuthorityInformationAccessOID.OCSP
+                and isinstance(d.access_location, x509.UniformResourceIdentifier)
+            ]
     usage = _usage_of(key_usage)
     serial = serials[0] if serials else None
     if not serials:
@@ -117,6 +128,8 @@ def _record_from_cert(cert: x509.Certificate, source: str, owner: str | None) ->
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         is_ca=is_ca,
+        eku=eku,
+        ocsp_urls=tuple(ocsp_urls),
         problems=tuple(problems),
         warnings=tuple(warnings),
     )

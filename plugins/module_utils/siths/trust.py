@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 
-from .names import LEGACY_CA_RE, TEST_CA_RE
+from .keys import NOT_SIGNED, signed_by
+from .names import LEGACY_CA_RE, TEST_CA_RE, legacy_tree
 from .parse import parse_certificates
 
 
@@ -49,11 +49,7 @@ class TrustStore:
 def _self_signed(cert: x509.Certificate) -> bool:
     if cert.subject != cert.issuer:
         return False
-    try:
-        cert.verify_directly_issued_by(cert)
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
+    return signed_by(cert, cert) != NOT_SIGNED
 
 
 def build_trust(items: Iterable[tuple[str, bytes]]) -> TrustStore:
@@ -97,8 +93,9 @@ def build_trust(items: Iterable[tuple[str, bytes]]) -> TrustStore:
                     InputProblem(
                         rec.source,
                         "warning",
-                        f"trust bundle contains the legacy CA '{name}' (old SITHS Root CA v1 "
-                        "tree); certificates under it are still reported as legacy",
+                        f"The trust bundle contains the legacy CA '{name}' of the old "
+                        f"{legacy_tree(name) or 'SITHS'} tree; certificates under it are still "
+                        "reported as legacy.",
                     )
                 )
             store.by_subject.setdefault(cert.subject.public_bytes(), []).append(ca)
