@@ -558,10 +558,22 @@ class OcspResponder:
             builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, pair[0])
             builder = builder.certificates([pair[0]])
             key = pair[1]
+        elif self.behaviour == "wrong_signer":
+            # names the CA as responder but signs with another key
+            impostor = (
+                x509.CertificateBuilder()
+                .subject_name(signer_ca.cert.subject)
+                .issuer_name(signer_ca.cert.subject)
+                .public_key(self._stranger.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - DAY)
+                .not_valid_after(now + DAY)
+                .sign(self._stranger, hashes.SHA256())
+            )
+            builder = builder.responder_id(ocsp.OCSPResponderEncoding.NAME, impostor)
+            key = self._stranger
         else:
             builder = builder.responder_id(ocsp.OCSPResponderEncoding.NAME, signer_ca.cert)
-        if self.behaviour == "wrong_signer":
-            key = self._stranger
         nonce = _nonce_of(req)
         if self.behaviour == "wrong_nonce":
             nonce = b"\x00" * 16

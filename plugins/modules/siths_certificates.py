@@ -13,9 +13,13 @@ description:
     JSON file of certificates gathered on Windows hosts, and checks each person's
     authentication and signing certificate.
   - Chains are verified by signature against the trust bundle you supply (never by name
-    alone), CRL files are honoured when their signature verifies, certificates under the
-    old C(SITHS Root CA v1) tree are named as legacy, and the HSA-id in the subject
-    C(serialNumber) must be the person's.
+    alone), with the checks a TLS relying party makes (path length, key strength, SHA-1,
+    extended key usage C(clientAuth) on authentication certificates). Revocation of every
+    certificate in the chain, CAs included, is checked with the CRL files (honoured when
+    their signature verifies) and/or OCSP. Certificates under the old C(SITHS Root CA v1)
+    and C(SITHS CA v3) trees are named as legacy, reserve cards as reserve cards, and the
+    HSA-id in the subject C(serialNumber) must be the person's. docs/siths.md lists every
+    check and its verdict.
   - Unreadable input (a truncated DER file, a PEM file with junk) becomes a finding for
     that certificate, never a crash. Certificates that match nobody are listed too.
   - The module only reads. It supports check mode fully; the report file is written in
@@ -50,6 +54,27 @@ options:
     type: list
     elements: path
     default: []
+  revocation:
+    description:
+      - How revocation is checked. V(crl) uses O(crl_files); V(ocsp) asks the OCSP responder
+        named in each certificate (Authority Information Access) over HTTP; V(both) does both
+        (revoked by either is revoked; a current answer from either establishes the status).
+      - Default V(crl) when O(crl_files) is set, else V(ocsp). When set explicitly, a
+        certificate whose status cannot be established (no CRL for its CA, no OCSP address)
+        gives its owner a warning; by default that is one input warning in the report.
+    type: str
+    choices: [crl, ocsp, both]
+  crl_grace_days:
+    description:
+      - A CRL past its nextUpdate no longer establishes revocation status. The people it
+        concerns get a warning, and an error once the CRL is this many days out of date.
+    type: int
+    default: 7
+  ocsp_timeout:
+    description: Seconds to wait for an OCSP responder before reporting that the revocation
+      status could not be established.
+    type: float
+    default: 5
   cert_paths:
     description: Certificate files or folders (C(*.pem), C(*.crt), C(*.cer), C(*.der), C(*.cert)).
     type: list
@@ -134,7 +159,12 @@ people:
       C(auth) and C(sign) certificates (or null), C(problems) (blocking) and C(warnings).
     - A certificate has C(source), C(subject), C(issuer), C(serial_number) (subject
       serialNumber), C(usage), C(not_before), C(not_after), C(days_left), C(chain_ok),
-      C(legacy), C(revoked), C(problems), plus C(warnings), C(fingerprint_sha256), C(sources).
+      C(legacy), C(revoked), C(problems), plus C(warnings), C(fingerprint_sha256), C(sources),
+      C(card) (V(card), V(reserve_card), V(mobile), V(function) or null) and C(findings).
+    - C(findings) (per person and per certificate) are the same findings with C(code),
+      C(severity), C(message) (a whole sentence), C(fix) (what to do) and C(it)
+      (technical detail for IT: OIDs, URLs); a person's findings also name the
+      C(certificate) (V(auth) or V(sign)). A person also has C(card).
   returned: success
   type: list
   elements: dict
@@ -152,6 +182,11 @@ inputs:
   description: What was read (certificate count, trust anchors, CRLs) and problems with inputs.
   returned: success
   type: dict
+revocation:
+  description: The revocation mode used (V(crl), V(ocsp) or V(both)).
+  returned: success
+  type: str
+  sample: crl
 table:
   description: A per-person table and summary for a terminal, one string per line.
   returned: success
@@ -177,6 +212,9 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.f
 )
 
 try:
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.ocsp import (
+        OcspClient,
+    )
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.sources import (
         CRL_SUFFIXES,
         load_cert_files,
@@ -275,7 +313,12 @@ def run(module):
     if p["read_ldap"]:
         records = _ldap_records(module) + records
     crls = load_crls(crl_items, trust, now)
-    report = verify(people, records, trust, crls, now, warn_days=p["warn_days"])
+    revocation = p["revocation"] or ("crl" if p["crl_files"] else "ocsp")
+    ocsp = OcspClient(now, timeout=p["ocsp_timeout"]) if revocation != "crl" else None
+    report = verify(people, records, trust, crls, now, warn_days=p["warn_days"],
+                    crl_grace_days=p["crl_grace_days"], revocation=revocation, ocsp=ocsp,
+                    require_status=p["revocation"] is not None)
+    report["revocation"] = revocation
     table = render_table(report)
     result = dict(report, changed=False, table=table)
     if p["report_file"]:
@@ -302,6 +345,9 @@ def main():
             host_certs_file=dict(type="path"),
             read_ldap=dict(type="bool", default=False),
             warn_days=dict(type="int", default=60),
+            revocation=dict(type="str", choices=["crl", "ocsp", "both"]),
+            crl_grace_days=dict(type="int", default=7),
+            ocsp_timeout=dict(type="float", default=5),
             warn_only=dict(type="bool", default=False),
             report_file=dict(type="path"),
             now=dict(type="str"),
@@ -313,6 +359,10 @@ def main():
                          exception=IMPORT_ERROR)
     if module.params["warn_days"] < 0:
         module.fail_json(msg="warn_days must be 0 or more")
+    if module.params["crl_grace_days"] < 0:
+        module.fail_json(msg="crl_grace_days must be 0 or more")
+    if module.params["ocsp_timeout"] <= 0:
+        module.fail_json(msg="ocsp_timeout must be more than 0 seconds")
     run(module)
 
 
