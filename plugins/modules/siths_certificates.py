@@ -163,7 +163,7 @@ people:
       C(card) (V(card), V(reserve_card), V(mobile), V(function) or null) and C(findings).
     - C(findings) (per person and per certificate) are the same findings with C(code),
       C(severity), C(message) (a whole sentence), C(fix) (what to do) and C(it)
-      (technical detail for IT: OIDs, URLs); a person's findings also name the
+      (technical detail for IT, such as OIDs and URLs); a person's findings also name the
       C(certificate) (V(auth) or V(sign)). A person also has C(card).
   returned: success
   type: list

@@ -23,7 +23,7 @@ from .keys import NOT_SIGNED, SIGNED_WEAK, key_description, signature_hash, sign
 from .moments import aware
 from .names import CA_V3_TREE, LEGACY_CA_RE, TEST_CA_RE, card_kind, legacy_tree
 from .ocsp import FAILED, GOOD, REVOKED, OcspStatus
-from .parse import CertRecord, name_attr
+from .parse import CertRecord, name_attr, ocsp_urls_of
 from .trust import TrustedCa, TrustStore
 
 DEFAULT_WARN_DAYS = 60
@@ -344,7 +344,7 @@ class Verifier:
                     ):
                         budget, budget_by = parent_result.budget - 1, parent_result.budget_by
                     _revoked, rev_findings = self.revocation(
-                        cert, parent, _ocsp_urls(cert), f"the CA certificate '{ca.name}'")
+                        cert, parent, ocsp_urls_of(cert), f"the CA certificate '{ca.name}'")
                     for f in rev_findings:
                         if f.code == "revoked":
                             f = _error(
@@ -485,18 +485,6 @@ def _path_length(cert: x509.Certificate) -> int | None:
             ExtensionOID.BASIC_CONSTRAINTS).value.path_length
     except x509.ExtensionNotFound:
         return None
-
-
-def _ocsp_urls(cert: x509.Certificate) -> tuple[str, ...]:
-    try:
-        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    except x509.ExtensionNotFound:
-        return ()
-    return tuple(
-        str(d.access_location.value) for d in aia
-        if d.access_method == x509.oid.AuthorityInformationAccessOID.OCSP
-        and isinstance(d.access_location, x509.UniformResourceIdentifier)
-    )
 
 
 def _issuer_findings(ca: TrustedCa) -> list[Finding]:

@@ -71,6 +71,24 @@ NAME_KEYS = {
 }
 
 
+def _ocsp_urls(aia: x509.AuthorityInformationAccess) -> list[str]:
+    return [
+        str(d.access_location.value)
+        for d in aia
+        if d.access_method == AuthorityInformationAccessOID.OCSP
+        and isinstance(d.access_location, x509.UniformResourceIdentifier)
+    ]
+
+
+def ocsp_urls_of(cert: x509.Certificate) -> tuple[str, ...]:
+    """The OCSP addresses in a certificate's Authority Information Access extension."""
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(_ocsp_urls(aia))
+
+
 def name_attr(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
     return [str(a.value) for a in name.get_attributes_for_oid(oid)]
 
@@ -91,12 +109,7 @@ def _record_from_cert(cert: x509.Certificate, source: str, owner: str | None) ->
         elif ext.oid == ExtensionOID.EXTENDED_KEY_USAGE:
             eku = tuple(oid.dotted_string for oid in ext.value)
         elif ext.oid == ExtensionOID.AUTHORITY_INFORMATION_ACCESS:
-            ocsp_urls = [
-                str(d.access_location.value)
-                for d in ext.value
-                if d.access_method == AuthorityInformationAccessOID.OCSP
-                and isinstance(d.access_location, x509.UniformResourceIdentifier)
-            ]
+            ocsp_urls = _ocsp_urls(ext.value)
     usage = _usage_of(key_usage)
     serial = serials[0] if serials else None
     if not serials:
