@@ -94,18 +94,19 @@ def render_text(data: dict, html_path: str | None = None, limit: int = 20) -> st
 # --------------------------------------------------------------------------- HTML
 
 
-def cert_text(cert: dict | None) -> str:
+def cert_lines(cert: dict | None) -> list[str]:
+    """The certificate status and the end date of each certificate, one line each."""
     if not cert or not cert.get("checked"):
-        return _("not checked")
+        return [_("not checked")]
     status = {"ok": _("valid"), "warning": _("expires soon"),
               "error": _("not valid")}.get(cert.get("status"), cert.get("status") or "?")
     parts = [status]
     auth, sign = cert.get("auth"), cert.get("sign")
-    parts.append(_("log-in certificate until %(date)s", date=str(auth["not_after"])[:10])
+    parts.append(_("log-in until %(date)s", date=str(auth["not_after"])[:10])
                  if auth and auth.get("not_after") else _("no log-in certificate"))
-    parts.append(_("signing certificate until %(date)s", date=str(sign["not_after"])[:10])
+    parts.append(_("signing until %(date)s", date=str(sign["not_after"])[:10])
                  if sign and sign.get("not_after") else _("no signing certificate"))
-    return " · ".join(parts)
+    return parts
 
 
 def ws_text(ws: dict | None) -> str:
@@ -161,7 +162,7 @@ def render_html(data: dict) -> str:
         unit_headers=[_("Status"), _("Care unit"), _("E-mail"), _("Workplace code"),
                       _("Commissions (active care / all)"), _("Staff ready / not"),
                       _("Computers"), _("Problems and what to do")],
-        cert_text=cert_text,
+        cert_lines=cert_lines,
         ws_text=ws_text,
         shown_text=_("%(num)s shown", num="%(num)s"),
     )
