@@ -469,6 +469,7 @@ class OcspResponder:
         self.behaviour = behaviour
         self.statuses: dict[int, str] = {}
         self.requests = 0
+        self._lock = threading.Lock()
         self._server: http.server.ThreadingHTTPServer | None = None
         self._delegates: dict[str, tuple[x509.Certificate, PrivateKey]] = {}
         self._stranger = new_key()
@@ -501,7 +502,10 @@ class OcspResponder:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 128  # many clients at once (the bench asks 16 in parallel)
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
@@ -520,7 +524,8 @@ class OcspResponder:
         return None
 
     def answer(self, data: bytes) -> bytes:
-        self.requests += 1
+        with self._lock:
+            self.requests += 1
         try:
             req = ocsp.load_der_ocsp_request(data)
         except ValueError:

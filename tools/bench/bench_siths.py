@@ -12,7 +12,10 @@ revoked people plus a CRL, serialises every certificate to PEM, then measures:
   chains are verified once per CA and cached.
 
 Prints both times, the ratio, certificates per second and peak Python memory
-(tracemalloc). Exits 1 when the report is wrong (so the bench is also a check).
+(tracemalloc). Separately (not part of the figure above) it measures OCSP: certificates
+carrying the address of a local responder (``siths_testpki.OcspResponder`` on
+127.0.0.1) checked with ``revocation="ocsp"``, one request per certificate, 16 in
+parallel. Exits 1 when a report is wrong (so the bench is also a check).
 Part of `make bench`.
 """
 
@@ -42,7 +45,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.ver
 )
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
-from siths_testpki import TestPki  # noqa: E402
+from siths_testpki import OcspResponder, TestPki  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
 CYCLE = ["valid"] * 16 + ["expiring", "expired", "revoked", "missing_sign"]
@@ -84,6 +87,32 @@ def run(pki: TestPki, people, pems, crl):
     return verify(people, records, trust, crls, NOW)
 
 
+def ocsp_bench(count: int) -> tuple[float, int, dict]:
+    """(seconds, requests served, summary) for ``count`` certificates checked by OCSP."""
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.ocsp import (
+        OcspClient,
+    )
+
+    pki = TestPki(now=NOW)
+    with OcspResponder(pki) as responder:
+        pki.ocsp_url = responder.url
+        people, pems = [], []
+        n = 0
+        while len(pems) < count:
+            hsa_id = f"SE5565594230-O{n:06d}"
+            people.append(PersonRef(hsa_id, f"Ocsp Person {n}"))
+            pems += [(f"file:{hsa_id}-{c.usage}.pem", c.pem())
+                     for c in pki.person(hsa_id, f"Ocsp Person {n}")]
+            n += 1
+        trust = build_trust([("bundle", pki.trust_bundle_pem())])
+        records = [r for source, pem in pems[:count] for r in parse_certificates(pem, source)]
+        start = time.perf_counter()
+        report = verify(people, records, trust, None, NOW, revocation="ocsp",
+                        ocsp=OcspClient(NOW, timeout=10), require_status=True)
+        elapsed = time.perf_counter() - start
+        return elapsed, responder.requests, report["summary"]
+
+
 def main() -> int:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     t0 = time.perf_counter()
@@ -108,6 +137,12 @@ def main() -> int:
           f"{s['unmatched']} unmatched")
     expected_people = len(people)
     wrong = s["people"] != expected_people or s["unmatched"] != 0 or s["ok"] == 0
+    ocsp_count = min(count, 1000)
+    seconds, requests, summary = ocsp_bench(ocsp_count)
+    print(f"siths-ocsp: {ocsp_count} certificates checked by OCSP against a local responder "
+          f"in {seconds:.3f} s = {ocsp_count / seconds:,.0f} certificates/s "
+          f"({requests} requests; {summary['ok']} people ok, {summary['warning']} warning)")
+    wrong = wrong or requests < ocsp_count or summary["ok"] != summary["people"]
     return 1 if wrong else 0
 
 

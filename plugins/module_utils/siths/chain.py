@@ -170,6 +170,7 @@ class Verifier:
         self.require_status = require_status
         self.unchecked = 0  # certificates whose revocation status nothing could establish
         self._ca_cache: dict[str, ChainResult] = {}
+        self._issuer_cache: dict[str, list[Finding]] = {}
 
     # -- revocation ---------------------------------------------------------------
     def revocation(
@@ -376,7 +377,7 @@ class Verifier:
             if verdict == NOT_SIGNED:
                 continue
             up = self._ca_chain(ca)
-            extra = list(_issuer_findings(ca))
+            extra = list(self._issuer_findings(ca))
             if verdict == SIGNED_WEAK:
                 extra.append(_sha1_finding("The certificate", signature_hash(cert)))
             findings = tuple(extra) + up.findings
@@ -457,6 +458,12 @@ class Verifier:
         found.extend(f for f in chain.findings if f.severity == "warning")
         return CertCheck(record, chain, revoked, days_left, tuple(_unique(found)),
                          card_kind(record.issuer_cn))
+
+    def _issuer_findings(self, ca: TrustedCa) -> list[Finding]:
+        cached = self._issuer_cache.get(ca.fingerprint)
+        if cached is None:
+            cached = self._issuer_cache[ca.fingerprint] = _issuer_findings(ca)
+        return cached
 
     def _by_fp(self) -> dict[str, TrustedCa]:
         index = getattr(self, "_fp_index", None)
