@@ -38,6 +38,18 @@ options:
       - Set to V(false) for test-environment ids such as C(TSTNMT2321000156-DRAA).
     type: bool
     default: true
+  follow_symlinks:
+    description:
+      - Follow symbolic links in the description that resolve outside it, but only into
+        O(symlink_roots). Off by default, and then such a link is refused by name and never
+        read.
+    type: bool
+    default: false
+  symlink_roots:
+    description: Folders links may point into when O(follow_symlinks=true).
+    type: list
+    elements: path
+    default: []
   prune:
     description:
       - Delete entries with an C(hsaIdentity) inside the provider's subtree that the description
@@ -254,7 +266,9 @@ backup_file:
   returned: when backup_file is set and something was applied
   type: str
 findings:
-  description: Validation findings of the description (errors stop the module).
+  description: >-
+    Validation findings of the description (errors stop the module): at most 50, each
+    labelled FEL or VARNING, and one line with how many more there are.
   returned: always
   type: list
   elements: str
@@ -306,6 +320,8 @@ def argument_spec() -> dict:
         **LDAP_ARGUMENT_SPEC,
         "provider_path": {"type": "path", "required": True},
         "strict_ids": {"type": "bool", "default": True},
+        "follow_symlinks": {"type": "bool", "default": False},
+        "symlink_roots": {"type": "list", "elements": "path", "default": []},
         "prune": {"type": "bool", "default": False},
         "max_deletes": {"type": "int", "default": 10},
         "export_dir": {"type": "path"},
@@ -330,10 +346,19 @@ def prepare(p: dict, base_dn: str | None, cache):
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
         load_provider,
     )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.presentation import (
+        terminal_view,
+    )
 
-    loaded = load_provider(path, strict_ids=p["strict_ids"])
-    findings = [str(f) for f in loaded.findings]
-    errors = [str(f) for f in loaded.errors]
+    loaded = load_provider(path, strict_ids=p["strict_ids"], follow_symlinks=p["follow_symlinks"],
+                           symlink_roots=p["symlink_roots"])
+    view = terminal_view(loaded)  # at most 50 lines, labelled, and "… och N fel till"
+    more = [view["more"]] if view["more"] else []
+    findings = view["errors"] + view["warnings"] + more
+    errors = []
+    if loaded.errors:
+        errors = [f"the provider description has {loaded.count('error')} error(s); nothing was "
+                  "written:", *view["errors"], *more]
     if errors or loaded.model is None or cache is None or not base_dn:
         return None, loaded.model, findings, errors
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
@@ -374,8 +399,8 @@ def main() -> None:
         p, settings.base_dn if settings else None, cache)
     if errors or (prepared is None and model is None):
         module.fail_json(
-            msg=f"the provider description has {len(errors)} error(s); nothing was written:\n"
-            + "\n".join(errors), findings=findings, changed=False)
+            msg="\n".join(errors) or "the provider description could not be read; nothing was "
+            "written", findings=findings, changed=False)
     if settings_error is not None:
         module.fail_json(msg=str(settings_error), findings=findings, changed=False)
 

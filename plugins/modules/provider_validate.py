@@ -14,11 +14,19 @@ description:
     organisationsnummer (with check digit), förskrivarkod, arbetsplatskod,
     befattningskod and e-mail formats, duplicate HSA-ids across files, references
     between units, people and commissions, and the attributes Webcert needs.
-  - Every finding names the file, line, field path, the value, what is wrong and
-    what would be right.
-  - Fails, listing every error, when there is at least one error. Warnings do not
-    fail; they are returned and shown as Ansible warnings.
-  - Only reads files, so check mode is fully supported and nothing is ever changed.
+  - Every finding names the file, line, field path, a short visible excerpt of the value,
+    what is wrong and what would be right.
+  - Fails when there is at least one error, with the first I(print_limit) findings
+    (errors first, each labelled C(FEL) or C(VARNING)) and one line saying how many more
+    there are. Warnings do not fail.
+  - When there are more findings than I(print_limit) and I(report_file) is set, every
+    finding is written to I(report_file) (of each kind of finding, at most 1000 are
+    collected; the rest are counted).
+  - A file or folder in the description that resolves outside it (a symbolic link) is
+    refused by name and never read, unless I(follow_symlinks) is true and it resolves
+    inside one of I(symlink_roots).
+  - Only reads the description, so check mode is fully supported; the only file it may
+    write is the I(report_file) of findings.
 version_added: "1.0.0"
 author:
   - Webcert onboarding toolkit
@@ -37,6 +45,29 @@ options:
       - Set to C(false) for test-environment ids such as C(TSTNMT2321000156-DRAA).
     type: bool
     default: true
+  follow_symlinks:
+    description:
+      - Follow symbolic links in the description that resolve outside it, when they
+        resolve inside one of I(symlink_roots). Off by default, because a link to a file
+        anywhere on the control node is easy to miss in a review.
+    type: bool
+    default: false
+  symlink_roots:
+    description:
+      - Folders that links may point into when I(follow_symlinks) is true.
+    type: list
+    elements: path
+    default: []
+  print_limit:
+    description:
+      - How many findings the result's C(lines) and the failure message hold at most.
+    type: int
+    default: 50
+  report_file:
+    description:
+      - Where every finding is written when there are more than I(print_limit).
+      - Not written when all findings fit in I(print_limit).
+    type: path
 attributes:
   check_mode:
     support: full
@@ -67,7 +98,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 findings:
-  description: Every error and warning, sorted by file and line.
+  description: The first I(print_limit) errors and warnings, errors first.
   returned: always
   type: list
   elements: dict
@@ -107,8 +138,25 @@ findings:
       text: >-
         units/norr.yml:12 units[0].email: "x@" is not an e-mail address
         (write it as name@example.se)
+lines:
+  description: >-
+    What to print: C(errors) and C(warnings), each a list of labelled lines (at most
+    I(print_limit) in all), and C(more), the closing sentence when findings were left out
+    (else null).
+  returned: always
+  type: dict
+  sample:
+    errors:
+      - 'FEL: units/norr.yml:4 units[0].email: "x@" is not an e-mail address
+        (write it as name@example.se)'
+    warnings: []
+    more: "… och 99950 fel till. Hela listan finns i reports/hsa-validation.txt."
+report_file:
+  description: The file every finding was written to (only when some were left out).
+  returned: when written
+  type: str
 counts:
-  description: Number of findings by severity.
+  description: Number of findings by severity, including findings only counted.
   returned: always
   type: dict
   sample: {error: 0, warning: 2}
@@ -135,8 +183,16 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.descripti
     WARNING,
     load_provider,
 )
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.presentation import (
+    needs_report,
+    report_text,
+    terminal_view,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.validate import (
     load_and_validate,  # noqa: F401 (shipped with module)
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
+    write_atomic,
 )
 
 
@@ -166,31 +222,37 @@ def main():
         argument_spec={
             "path": {"type": "path", "required": True},
             "strict_ids": {"type": "bool", "default": True},
+            "follow_symlinks": {"type": "bool", "default": False},
+            "symlink_roots": {"type": "list", "elements": "path", "default": []},
+            "print_limit": {"type": "int", "default": 50},
+            "report_file": {"type": "path"},
         },
         supports_check_mode=True,
     )
-    result = load_provider(module.params["path"], strict_ids=module.params["strict_ids"])
-    findings = [f.to_dict() for f in result.findings]
-    counts = {
-        ERROR: sum(1 for f in result.findings if f.severity == ERROR),
-        WARNING: sum(1 for f in result.findings if f.severity == WARNING),
-    }
-    for finding in result.findings:
-        if finding.severity == WARNING:
-            module.warn(str(finding))  # returned in the result's "warnings" too
+    p = module.params
+    limit = max(1, p["print_limit"])
+    result = load_provider(p["path"], strict_ids=p["strict_ids"],
+                           follow_symlinks=p["follow_symlinks"], symlink_roots=p["symlink_roots"])
+    counts = {ERROR: result.count(ERROR), WARNING: result.count(WARNING)}
+    report = None
+    if p["report_file"] and needs_report(result, limit):
+        try:
+            write_atomic(p["report_file"], report_text(result))
+            report = p["report_file"]
+        except OSError as exc:
+            module.warn(f"The list of findings could not be written to {p['report_file']}: "
+                        f"{exc.strerror or exc}.")
+    lines = terminal_view(result, limit, report)
+    shown = [f for f in result.findings if f.severity == ERROR][:limit]
+    shown += [f for f in result.findings if f.severity == WARNING][: limit - len(shown)]
+    extra = {"findings": [f.to_dict() for f in shown], "counts": counts, "lines": lines}
+    if report:
+        extra["report_file"] = report
     if counts[ERROR]:
-        errors = [str(f) for f in result.findings if f.severity == ERROR]
+        text = "\n".join(lines["errors"] + lines["warnings"] + [lines["more"] or ""]).rstrip()
         module.fail_json(
-            msg=f"The provider description has {counts[ERROR]} error(s):\n" + "\n".join(errors),
-            findings=findings,
-            counts=counts,
-        )
-    module.exit_json(
-        changed=False,
-        findings=findings,
-        counts=counts,
-        summary=summarise(result.model),
-    )
+            msg=f"The provider description has {counts[ERROR]} error(s):\n{text}", **extra)
+    module.exit_json(changed=False, summary=summarise(result.model), **extra)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def test_broken_copy_fails_naming_file_line_and_field(tmp_path):
     assert proc.returncode != 0
     expected = f'units/soder.yml:{line} people[0].prescriber_code: \\"23456\\" must be 7 digits'
     assert expected in proc.stdout, proc.stdout
-    assert "1 error(s) in the provider description" in proc.stdout
+    assert f"Beskrivningen {broken} har 1 fel" in proc.stdout
 
 
 @pytest.mark.parametrize("strict", ["true", "false"])

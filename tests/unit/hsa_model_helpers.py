@@ -61,7 +61,7 @@ commissions:
     rights: ["Läsa;alla;SJF"]
     members: [SE5599123451-P101, SE5599123451-P102]
     valid_from: 2026-01-01
-    valid_to: "2026-12-31"
+    valid_to: "2036-12-31"
 """
 
 

@@ -47,6 +47,7 @@ people:
     given_name: Åsa
     surname: Öberg
     titles: [Läkare]
+    prescriber_code: "1234567"
     unit: SE5599123451-E100
 """
 
@@ -198,9 +199,13 @@ def test_tab_indentation_gets_a_clear_message(tmp_path):
     assert result.model is None
 
 
-def test_tab_inside_a_value_is_fine(tmp_path):
+def test_tab_inside_a_value_is_refused_with_a_visible_escape(tmp_path):
+    """A tab in a value is a control character (issue 18): refused, shown as \\t."""
     text = variant("name: Enhet Norr BVC", 'name: "Enhet\tNorr"')
-    assert load_text(tmp_path, text).errors == []
+    finding = only(load_text(tmp_path, text))
+    assert (finding.path, finding.line) == ("units[1].name", line_of(text, "Enhet\tNorr"))
+    assert "U+0009 (TAB)" in finding.message
+    assert '"Enhet\\tNorr"' in str(finding) and "\t" not in str(finding)
 
 
 def test_invalid_utf8_gives_byte_offset_and_line(tmp_path):
@@ -315,7 +320,7 @@ def _many_people(count: int) -> str:
     parts.append("people:\n")
     parts += [
         f"  - hsa_id: SE5599123451-P{n:06d}\n    given_name: Åsa\n    surname: Öberg {n}\n"
-        f"    titles: [Läkare]\n"
+        f"    titles: [Läkare]\n    prescriber_code: \"1234567\"\n"
         for n in range(count)
     ]
     return "".join(parts)

@@ -36,7 +36,7 @@ def test_the_valid_description_loads_without_findings(tmp_path):
     assert karl.siths is None
     commission = model.commission("SE5599123451-M100")
     assert commission.valid_from == date(2026, 1, 1)
-    assert commission.valid_to == date(2026, 12, 31)
+    assert commission.valid_to == date(2036, 12, 31)
     assert model.commissions_of("SE5599123451-P102") == (commission,)
     assert model.commissions_of("SE5599123451-P999") == ()
     assert model.unit("nope") is None
@@ -207,7 +207,7 @@ ERRORS = [
     ),
     (
         "date-order",
-        'valid_to: "2026-12-31"',
+        'valid_to: "2036-12-31"',
         'valid_to: "2025-12-31"',
         "commissions[0].valid_to",
         "valid_to",
@@ -215,7 +215,7 @@ ERRORS = [
     ),
     (
         "date-not-real",
-        'valid_to: "2026-12-31"',
+        'valid_to: "2036-12-31"',
         'valid_to: "2026-02-30"',
         "commissions[0].valid_to",
         "valid_to",
@@ -223,7 +223,7 @@ ERRORS = [
     ),
     (
         "date-shape",
-        'valid_to: "2026-12-31"',
+        'valid_to: "2036-12-31"',
         'valid_to: "31/12/2026"',
         "commissions[0].valid_to",
         "valid_to",
@@ -428,8 +428,8 @@ PASSING = [
     ("group-code", "group_prescriber_codes: []", 'group_prescriber_codes: ["9300005"]'),
     ("workplace-ten-digits", '["4711001"]', '["4711001000", "4711002"]'),
     ("date-string", "valid_from: 2026-01-01", 'valid_from: "2026-01-01"'),
-    ("same-day", 'valid_to: "2026-12-31"', 'valid_to: "2026-01-01"'),
-    ("no-dates", '    valid_from: 2026-01-01\n    valid_to: "2026-12-31"\n', ""),
+    ("same-day", "valid_from: 2026-01-01", "valid_from: 2036-12-31"),
+    ("no-dates", '    valid_from: 2026-01-01\n    valid_to: "2036-12-31"\n', ""),
     ("onboarding-nulls", "registration_sent: 2026-09-01", "registration_sent: null"),
     ("purpose-default", "    purpose: Vård och behandling\n", ""),
     ("purpose-case", "purpose: Vård och behandling", "purpose: VÅRD OCH BEHANDLING"),
@@ -470,7 +470,7 @@ def test_unknown_key_suggests_the_right_one(tmp_path):
 
 def test_swedish_key_names_point_to_the_english_key(tmp_path):
     text = variant('prescriber_code: "1234567"', 'förskrivarkod: "1234567"')
-    finding = only(load_text(tmp_path, text))
+    finding = only(load_text(tmp_path, text), "error")
     assert 'did you mean "prescriber_code"?' in finding.hint
 
 
@@ -744,6 +744,6 @@ def test_two_units_sharing_a_host_group_is_a_warning(tmp_path):
 def test_findings_convert_to_json(tmp_path):
     import json
 
-    text = variant('valid_to: "2026-12-31"', 'valid_to: "2025-12-31"')
+    text = variant('valid_to: "2036-12-31"', 'valid_to: "2025-12-31"')
     dicts = [f.to_dict() for f in load_text(tmp_path, text).findings]
     assert json.loads(json.dumps(dicts))[0]["value"] == "2025-12-31"

@@ -142,4 +142,4 @@ def test_is_active_works_on_model_commissions(tmp_path):
 
     commission = load_text(tmp_path, VALID).model.commissions[0]
     assert is_active(commission, date(2026, 6, 1))
-    assert not is_active(commission, date(2027, 1, 1))
+    assert not is_active(commission, date(2037, 1, 1))

@@ -148,6 +148,10 @@ def _check_ref(findings, ref: Ref, targets, owners, kind):
         hint = f"give the HSA-id of {_KIND_NAME[kind]}"
     else:
         message = f"refers to no {kind} in the description"
+        full = getattr(findings, "full", None)
+        if full is not None and full(ERROR, ref.path, message):
+            findings.append(Finding(ERROR, ref.file, ref.line, ref.path, ref.hsa_id, message, ""))
+            return  # only counted: no did-you-mean search over every HSA-id
         guess = rules.did_you_mean(ref.hsa_id, targets, cutoff=0.8) if targets else None
         hint = f'did you mean "{guess}"?' if guess else f"add the {kind} or correct the HSA-id"
     add_finding(findings, ERROR, ref.file, ref.line, ref.path, ref.hsa_id, message, hint)

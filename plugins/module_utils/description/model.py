@@ -12,11 +12,23 @@ the dataclasses that the rest of the toolkit reads.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from .text import (
+    EXCERPT_MAX,
+    excerpt,
+    visible,
+)
+
 ERROR = "error"
 WARNING = "warning"
+
+# Findings of one kind (severity, field path without list indexes, message without
+# digits) kept at most; the rest are only counted. A commission listing 100,000 unknown
+# people gives 100,000 findings of one kind: a person needs the first few and the count.
+KEEP_PER_KIND = 1000
 
 
 @dataclass(frozen=True)
@@ -26,15 +38,16 @@ class Origin:
 
 
 def _show(value) -> str:
+    """A short, visible excerpt of a value, quoted as in JSON."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return excerpt(json.dumps(list(value), ensure_ascii=False, default=str))
     if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
-    elif isinstance(value, date):
-        text = value.isoformat()
-    elif isinstance(value, (list, tuple)):
-        text = json.dumps(list(value), ensure_ascii=False, default=str)
-    else:
-        text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+        if len(value) > EXCERPT_MAX:
+            value = value[:EXCERPT_MAX] + "…"
+        return visible(json.dumps(value, ensure_ascii=False))
+    return excerpt(value)
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,8 @@ class Finding:
             parts.append(_show(self.value))
         parts.append(self.message)
         text = " ".join(parts)
-        return f"{text} ({self.hint})" if self.hint else text
+        # File names and messages may carry text from the description: shown visibly.
+        return visible(f"{text} ({self.hint})" if self.hint else text)
 
     @property
     def is_error(self) -> bool:
@@ -66,11 +80,13 @@ class Finding:
         value = self.value
         if isinstance(value, date):
             value = value.isoformat()
-        elif isinstance(value, tuple):
-            value = list(value)
+        elif isinstance(value, (list, tuple)):
+            value = [excerpt(v) if isinstance(v, str) else v for v in value[:10]]
+        elif isinstance(value, str):
+            value = excerpt(value)  # never more than a short, visible excerpt
         return {
             "severity": self.severity,
-            "file": self.file,
+            "file": visible(self.file),
             "line": self.line,
             "path": self.path,
             "value": value,
@@ -78,6 +94,52 @@ class Finding:
             "hint": self.hint,
             "text": str(self),
         }
+
+
+_INDEX = re.compile(r"\[\d+\]")
+_DIGITS = re.compile(r"\d+")
+
+
+def finding_kind(finding: Finding) -> tuple[str, str, str]:
+    """What makes findings "of one kind": severity, field path without list indexes and
+    message without its numbers."""
+    return (finding.severity, _INDEX.sub("[]", finding.path), _DIGITS.sub("#", finding.message))
+
+
+class Findings(list):
+    """The findings of a description: a list that keeps at most ``KEEP_PER_KIND`` of each
+    kind (``finding_kind``) and counts the rest in ``uncollected`` (kind -> count)."""
+
+    def __init__(self, items=(), keep: int = KEEP_PER_KIND):
+        super().__init__()
+        self.keep = keep
+        self.kept: dict[tuple, int] = {}
+        self.uncollected: dict[tuple, int] = {}
+        self.extend(items)
+
+    def full(self, severity: str, path: str, message: str) -> bool:
+        """True when a finding of this kind would only be counted (so a caller can skip
+        work such as a did-you-mean search)."""
+        kind = (severity, _INDEX.sub("[]", path), _DIGITS.sub("#", message))
+        return self.kept.get(kind, 0) >= self.keep
+
+    def append(self, finding: Finding) -> None:
+        kind = finding_kind(finding)
+        count = self.kept.get(kind, 0)
+        if count >= self.keep:
+            self.uncollected[kind] = self.uncollected.get(kind, 0) + 1
+            return
+        self.kept[kind] = count + 1
+        super().append(finding)
+
+    def extend(self, findings) -> None:
+        for finding in findings:
+            self.append(finding)
+
+    def total(self, severity: str) -> int:
+        """Findings of ``severity``, collected or only counted."""
+        kept = sum(1 for f in self if f.severity == severity)
+        return kept + sum(n for kind, n in self.uncollected.items() if kind[0] == severity)
 
 
 @dataclass(frozen=True)
@@ -210,16 +272,32 @@ class LoadResult:
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == ERROR]
 
+    def count(self, severity: str) -> int:
+        """Findings of ``severity``, including those only counted (``Findings``)."""
+        if isinstance(self.findings, Findings):
+            return self.findings.total(severity)
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def uncollected(self) -> dict:
+        return getattr(self.findings, "uncollected", {})
+
     @property
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == WARNING]
 
 
-def load_provider(path, strict_ids: bool = True) -> LoadResult:
-    """Read, validate and build the provider model from a YAML file or folder."""
+def load_provider(path, strict_ids: bool = True, follow_symlinks: bool = False,
+                  symlink_roots=()) -> LoadResult:
+    """Read, validate and build the provider model from a YAML file or folder.
+
+    A file or folder in the description that resolves outside it (a symbolic link) is
+    refused by name, unless ``follow_symlinks`` and it resolves inside one of
+    ``symlink_roots``."""
     # Imported here: hsa_validate imports this module's dataclasses.
     from .validate import (
         load_and_validate,
     )
 
-    return load_and_validate(str(path), strict_ids=strict_ids)
+    return load_and_validate(str(path), strict_ids=strict_ids, follow_symlinks=follow_symlinks,
+                             symlink_roots=tuple(symlink_roots or ()))

@@ -25,14 +25,18 @@ from .crosscheck import (
     cross_check,
 )
 from .files import (
+    LOOP,
+    NOT_A_FILE,
+    OUTSIDE,
     content_digest,
-    description_files,
+    scan_description,
 )
 from .model import (
     ERROR,
     WARNING,
     Commission,
     Finding,
+    Findings,
     LoadResult,
     Onboarding,
     Origin,
@@ -44,6 +48,11 @@ from .model import (
     Speciality,
     Unit,
 )
+from .text import (
+    control_problem,
+    excerpt,
+    invisible_warning,
+)
 from .webcert_roles import (
     CARE_PURPOSE,
     POSITION_GROUP_PAIRS,
@@ -53,8 +62,6 @@ from .webcert_roles import (
     resolve_role,
 )
 from .yaml_reader import (
-    control_name,
-    find_control,
     read_yaml_file,
 )
 
@@ -168,6 +175,8 @@ class _Ctx:
         line = where if isinstance(where, int) else where.start_mark.line + 1
         if isinstance(value, str) and len(value) > rules.TEXT_MAX:
             value = value[:80] + "…"  # a megabyte value must not flood every report
+        if isinstance(path, str) and len(path) > 200:
+            path = excerpt(path, 200)  # an unknown key can be as long as a value
         self.findings.append(Finding(severity, self.file, line, path, value, message, hint))
 
     def error(self, where, path, value, message, hint=""):
@@ -198,7 +207,10 @@ def _shape(node) -> str:
 
 def _fields(ctx: _Ctx, node, path: str, allowed: tuple[str, ...], what: str) -> dict | None:
     if not isinstance(node, yaml.MappingNode):
-        value = node.value if isinstance(node, yaml.ScalarNode) else None
+        # A whole file of the wrong shape is not quoted at all: it may be any file.
+        value = node.value if isinstance(node, yaml.ScalarNode) and path else None
+        if value is not None and _foreign_tag(ctx, node, path):
+            return None
         ctx.error(
             node,
             path,
@@ -242,28 +254,52 @@ def _fields(ctx: _Ctx, node, path: str, allowed: tuple[str, ...], what: str) -> 
     return result
 
 
+_KNOWN_TAGS = frozenset((STR, NULL, BOOL, INT, FLOAT, TIMESTAMP, _T + "map", _T + "seq"))
+
+
+def _foreign_tag(ctx, node, path) -> bool:
+    """Report a value with a YAML tag the description does not use (``!vault``, ``!!binary``,
+    ``!anything``); its text is not quoted."""
+    tag = node.tag
+    if tag in _KNOWN_TAGS or not isinstance(node, yaml.ScalarNode):
+        return False
+    if tag == "!vault":
+        ctx.error(
+            node,
+            path,
+            None,
+            "is a vault-encrypted value (!vault); vault-encrypted values are not supported "
+            "in the description",
+            "write the value as plain text: the description holds names and codes, not "
+            "secrets (keep passwords in the inventory, encrypted with ansible-vault)",
+        )
+    else:
+        ctx.error(
+            node,
+            path,
+            None,
+            f"has the YAML tag {excerpt(tag, 40)}, which the description does not use",
+            "remove the tag and write the value as plain text",
+        )
+    return True
+
+
 def _scalar_text(ctx, node, path, *, allow_number=False, hint="") -> str | None:
     """The text of a scalar node; None (with an error) for anything else; None for null."""
     if isinstance(node, yaml.ScalarNode):
         tag = node.tag
         if tag == STR or (allow_number and tag == INT):
             text = _nfc(node.value)
-            # Raw control characters are refused when the file is read; only
-            # double-quoted escapes ("\0", "\x07") can still bring them in.
-            bad = find_control(text) if node.style == '"' else None
-            if bad:
-                ctx.error(
-                    node,
-                    path,
-                    text,
-                    f"contains the control character {control_name(bad)}",
-                    "remove it",
-                )
+            problem = control_problem(text)
+            if problem:
+                ctx.error(node, path, text, *problem)
                 return None
             return text
         if tag == NULL:
             return None
-        fix = f'put it in quotes: "{node.value}"'
+        if _foreign_tag(ctx, node, path):
+            return None
+        fix = f'put it in quotes: "{excerpt(node.value, 40)}"'
         ctx.error(node, path, node.value, f"is {_shape(node)}, not text", fix)
         return None
     ctx.error(node, path, None, f"is {_shape(node)}, must be a single value", hint)
@@ -276,7 +312,7 @@ def _fast_text(node, code: bool) -> str | None:
         tag = node.tag
         if tag == STR or (code and tag == INT):
             value = node.value
-            if value and not value.isspace():
+            if value and value.isprintable() and not value.isspace():
                 return value if value.isascii() else unicodedata.normalize("NFC", value)
     return None
 
@@ -311,6 +347,8 @@ def _text(ctx, fields, key, path, owner, *, required=False, code=False, check=No
         return None
     text = _scalar_text(ctx, node, full, allow_number=code, hint=hint)
     if text is None or not text.strip():
+        if _null_word(ctx, node, full, required):
+            return None
         if required and (text is not None or _is_null(node)):
             ctx.error(node, full, None, "is empty", hint)
         return None
@@ -324,6 +362,45 @@ def _text(ctx, fields, key, path, owner, *, required=False, code=False, check=No
 
 def _is_null(node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == NULL
+
+
+def _null_word(ctx, node, path, required) -> bool:
+    """``given_name: Null`` (unquoted): YAML reads the words null, Null, NULL and ~ as
+    empty. Said plainly for a required value; for an optional one, a warning unless it is
+    the usual lower-case null or ~."""
+    if not _is_null(node) or not node.value or node.style:
+        return False
+    word = node.value
+    if not required and word in ("null", "~"):
+        return False
+    if required:
+        ctx.error(
+            node,
+            path,
+            None,
+            f"is empty: YAML reads the unquoted word {word} as no value (null), not as text",
+            f'if {word} is the text, put it in quotes: "{word}"',
+        )
+    else:
+        ctx.warn(
+            node,
+            path,
+            None,
+            f"is empty: YAML reads the unquoted word {word} as no value (null), not as text",
+            f'if {word} is the text, put it in quotes: "{word}"; for no value, write null '
+            "or leave the key out",
+        )
+    return True
+
+
+def _name(ctx, fields, key, path, owner, *, required=False):
+    """A name: text, plus a warning for invisible characters that change how it reads."""
+    text = _text(ctx, fields, key, path, owner, required=required)
+    if text is not None:
+        warning = invisible_warning(text)
+        if warning:
+            ctx.warn(fields[key], f"{path}.{key}", text, *warning)
+    return text
 
 
 def _hsa_id(ctx, fields, key, path, owner, *, required=False):
@@ -343,6 +420,8 @@ def _bool(ctx, fields, key, path, default: bool) -> bool:
         return default
     if isinstance(node, yaml.ScalarNode) and node.tag == BOOL:
         return node.value.lower() in ("yes", "true", "on")
+    if _foreign_tag(ctx, node, f"{path}.{key}"):
+        return default
     value = node.value if isinstance(node, yaml.ScalarNode) else None
     ctx.error(
         node,
@@ -360,6 +439,8 @@ def _date(ctx, fields, key, path):
     if node is None or _is_null(node):
         return None
     hint = "write the date as YYYY-MM-DD, e.g. 2026-01-31"
+    if _foreign_tag(ctx, node, full):
+        return None
     if isinstance(node, yaml.ScalarNode) and node.tag in (TIMESTAMP, STR):
         text = node.value.strip()
         if _DATE.fullmatch(text):
@@ -442,7 +523,7 @@ def _provider(ctx: _Ctx, node) -> None:
     if f is None:
         return
     hsa_id = _hsa_id(ctx, f, "hsa_id", path, node, required=True)
-    name = _text(ctx, f, "name", path, node, required=True)
+    name = _name(ctx, f, "name", path, node, required=True)
     org_no = _text(
         ctx, f, "org_no", path, node, required=True, code=True, check=rules.org_no_problem
     )
@@ -478,7 +559,7 @@ def _unit(ctx: _Ctx, node, path: str) -> None:
     if f is None:
         return
     hsa_id = _hsa_id(ctx, f, "hsa_id", path, node, required=True)
-    name = _text(ctx, f, "name", path, node, required=True)
+    name = _name(ctx, f, "name", path, node, required=True)
     email = _text(ctx, f, "email", path, node, required=True, check=rules.email_problem)
     codes = _text_list(
         ctx,
@@ -543,9 +624,9 @@ def _person(ctx: _Ctx, node, path: str) -> None:
     if f is None:
         return
     hsa_id = _hsa_id(ctx, f, "hsa_id", path, node, required=True)
-    given = _text(ctx, f, "given_name", path, node, required=True)
-    surname = _text(ctx, f, "surname", path, node, required=True)
-    full_name = _text(ctx, f, "full_name", path, node) or (
+    given = _name(ctx, f, "given_name", path, node, required=True)
+    surname = _name(ctx, f, "surname", path, node, required=True)
+    full_name = _name(ctx, f, "full_name", path, node) or (
         f"{given} {surname}" if given and surname else None
     )
     titles = _text_list(ctx, f, "titles", path, "[Läkare]")
@@ -607,6 +688,15 @@ def _person(ctx: _Ctx, node, path: str) -> None:
                 "is not a Webcert role",
                 "use one of: " + ", ".join(v.lower() for v in ROLE_LABELS.values()),
             )
+    if "Läkare" in titles and prescriber is None and not groups and "prescriber_code" not in f:
+        ctx.warn(
+            f["titles"],
+            f"{path}.prescriber_code",
+            None,
+            "is missing: this person has the title Läkare but no förskrivarkod",
+            "add the förskrivarkod from Socialstyrelsen (prescriber_code: \"1234567\"); an "
+            "AT-läkare without one uses a gruppförskrivarkod (group_prescriber_codes)",
+        )
     origin = Origin(ctx.file, _line(node))
     person = Person(
         hsa_id,
@@ -662,7 +752,7 @@ def _commission(ctx: _Ctx, node, path: str) -> None:
     if f is None:
         return
     hsa_id = _hsa_id(ctx, f, "hsa_id", path, node, required=True)
-    name = _text(ctx, f, "name", path, node, required=True)
+    name = _name(ctx, f, "name", path, node, required=True)
     unit = _ref(ctx, f, "unit", path, node, required=True)
     purpose = _text(ctx, f, "purpose", path, node)
     if purpose is None:
@@ -707,6 +797,15 @@ def _commission(ctx: _Ctx, node, path: str) -> None:
             f"is before valid_from ({valid_from.isoformat()})",
             "valid_from must be on or before valid_to",
         )
+    if valid_to and valid_to < date.today():
+        ctx.warn(
+            f["valid_to"],
+            f"{path}.valid_to",
+            valid_to,
+            "is in the past: the commission has ended, and Webcert does not let its members "
+            "in through it",
+            "give it a new end date (valid_to), or add a new commission for the members",
+        )
     origin = Origin(ctx.file, _line(node))
     commission = Commission(
         hsa_id,
@@ -729,25 +828,64 @@ def _commission(ctx: _Ctx, node, path: str) -> None:
 # ---------------------------------------------------------------- files
 
 
-def load_and_validate(path: str, strict_ids: bool = True) -> LoadResult:
+def load_and_validate(path: str, strict_ids: bool = True, follow_symlinks: bool = False,
+                      symlink_roots=()) -> LoadResult:
     # Loading allocates hundreds of thousands of small objects without reference
     # cycles; the cyclic garbage collector would walk them again and again (that is
     # up to half the time for 10,000 people). It is switched back on afterwards.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load(path, strict_ids)
+        return _load(path, strict_ids, follow_symlinks, symlink_roots)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _load(path: str, strict_ids: bool) -> LoadResult:
-    findings: list[Finding] = []
+_REFUSED = {
+    (OUTSIDE, False): (
+        "is a link to a file outside the description folder; it was not read",
+        "copy the file into the description folder (links are easy to miss in a review); "
+        "to follow links on purpose, set hsa_follow_symlinks: true and list the folder it "
+        "points into in hsa_symlink_roots",
+    ),
+    (OUTSIDE, True): (
+        "is a link to a folder outside the description folder; it was not read",
+        "move the files into the description folder (links are easy to miss in a review); "
+        "to follow links on purpose, set hsa_follow_symlinks: true and list the folder it "
+        "points into in hsa_symlink_roots",
+    ),
+    (NOT_A_FILE, False): (
+        "is not a regular file (a pipe, socket or device); it was not read",
+        "replace it with an ordinary YAML file",
+    ),
+    (LOOP, True): (
+        "is a link to a folder inside the description; its files are read where they are, "
+        "not a second time through the link",
+        "remove the link",
+    ),
+}
+
+
+def _refused(findings, refused) -> bool:
+    """Report each refused entry by name only; True when one of them is an error."""
+    error = False
+    for entry in refused:
+        message, hint = _REFUSED[(entry.reason, entry.folder)]
+        severity = WARNING if entry.reason == LOOP else ERROR
+        error = error or severity == ERROR
+        add_finding(findings, severity, entry.shown, 0, "", None, message, hint)
+    return error
+
+
+def _load(path: str, strict_ids: bool, follow_symlinks=False, symlink_roots=()) -> LoadResult:
+    findings = Findings()
+    refused_error = False
     if os.path.isdir(path):
-        files = description_files(path)
+        files, refused = scan_description(path, follow_symlinks, symlink_roots)
+        refused_error = _refused(findings, refused)
         top = path
-        if not files:
+        if not files and not refused_error:
             add_finding(
                 findings,
                 ERROR,
@@ -776,7 +914,7 @@ def _load(path: str, strict_ids: bool) -> LoadResult:
         return LoadResult(None, findings)
 
     providers, units, people, commissions = [], [], [], []
-    unreadable = False
+    unreadable = refused_error  # the provider may be in a refused file
     sources: list[tuple[str, bytes | None]] = []
     for full, display in files:
         doc = read_yaml_file(full, display)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
+from ..description.text import (
+    visible,
+)
 from .plan import Plan
 
 KIND_NAMES = {  # Swedish HSA names, for people who talk to the HSA agent
@@ -17,7 +20,7 @@ KIND_NAMES = {  # Swedish HSA names, for people who talk to the HSA agent
 
 def _md(value) -> str:
     text = ", ".join(value) if isinstance(value, (list, tuple)) else str(value or "")
-    return text.replace("|", "\\|").replace("\n", " ") or "–"
+    return visible(text).replace("|", "\\|") or "–"
 
 
 def render_change_request(
@@ -25,6 +28,7 @@ def render_change_request(
 ) -> str:
     """A change request in Markdown for the HSA agent (ombud) who registers the changes."""
     c = plan.counts
+    provider_name, provider_id = visible(provider_name), visible(provider_id)
     lines = [
         f"# HSA change request{(' — ' + provider_name) if provider_name else ''}",
         "",
@@ -49,7 +53,8 @@ def render_change_request(
         verb = {"add": "Create", "modify": "Change", "modrdn": "Rename/move", "delete": "Remove"}[
             o.op
         ]
-        lines += [f"## {i}. {verb} {what} {o.hsa_id or ''}".rstrip(), "", f"Entry: `{o.dn}`", ""]
+        lines += [visible(f"## {i}. {verb} {what} {o.hsa_id or ''}".rstrip()), "",
+                  f"Entry: `{visible(o.dn)}`", ""]
         if o.op == "add":
             lines += ["| attribute | value |", "|---|---|"]
             lines += [f"| {n} | {_md(v)} |" for n, v in o.attributes if n != "objectClass"]
@@ -59,7 +64,7 @@ def render_change_request(
                 f"| {ch.attribute} | {_md(ch.before)} | {_md(ch.after)} |" for ch in o.changes
             ]
         elif o.op == "modrdn":
-            lines.append(f"New name/place: `{o.new_dn}`")
+            lines.append(f"New name/place: `{visible(o.new_dn)}`")
         elif o.op == "delete":
             lines.append("Remove this entry (it is no longer in the description).")
         lines.append("")
@@ -71,7 +76,7 @@ def render_change_request(
             "another server, so they could not be checked here:",
             "",
         ]
-        lines += [f"- `{r['dn']}`: {_md(r['message'])}" for r in plan.refused]
+        lines += [f"- `{visible(r['dn'])}`: {_md(r['message'])}" for r in plan.refused]
         lines.append("")
     return "\n".join(lines) + "\n"
 

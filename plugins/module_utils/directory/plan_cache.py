@@ -61,6 +61,7 @@ CODE_MODULES = (
     "description.files",
     "description.model",
     "description.rules",
+    "description.text",
     "description.validate",
     "description.webcert_roles",
     "description.yaml_reader",

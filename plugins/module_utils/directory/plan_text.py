@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ..description.text import (
+    visible,
+)
 from .plan import Plan
 
 
@@ -9,16 +12,17 @@ def _fmt(values) -> str:
     if not values:
         return "(none)"
     if len(values) == 1:
-        return f'"{values[0]}"'
-    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+        return f'"{visible(values[0])}"'
+    return "[" + ", ".join(f'"{visible(v)}"' for v in values) + "]"
 
 
 def render_text(plan: Plan) -> str:
-    """The plan as a readable diff: per object, per attribute, before → after."""
+    """The plan as a readable diff: per object, per attribute, before → after. Every value
+    (from the description or the directory) is shown with visible escapes (``\\n``)."""
     lines = []
     sign = {"add": "+", "modify": "~", "modrdn": ">", "delete": "-"}
     for o in plan.operations:
-        lines.append(f"{sign[o.op]} {o.op} {o.kind} {o.hsa_id or ''}: {o.dn}".rstrip())
+        lines.append(visible(f"{sign[o.op]} {o.op} {o.kind} {o.hsa_id or ''}: {o.dn}".rstrip()))
         if o.op == "add":
             for name, values in o.attributes:
                 if name != "objectClass":
@@ -27,10 +31,10 @@ def render_text(plan: Plan) -> str:
             for c in o.changes:
                 lines.append(f"    {c.attribute}: {_fmt(c.before)} → {_fmt(c.after)}")
         elif o.op == "modrdn":
-            lines.append(f"    → {o.new_dn}")
+            lines.append(f"    → {visible(o.new_dn)}")
     for r in plan.refused:
-        lines.append(f"! refused {r['op']} {r['kind']} {r['hsa_id'] or ''}: {r['dn']}")
-        lines.append(f"    {r['message']}")
+        lines.append(visible(f"! refused {r['op']} {r['kind']} {r['hsa_id'] or ''}: {r['dn']}"))
+        lines.append(f"    {visible(r['message'])}")
     c = plan.counts
     refused = f"; {len(plan.refused)} refused (referral)" if plan.refused else ""
     lines.append(
