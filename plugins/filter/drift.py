@@ -1,12 +1,15 @@
 """Jinja filters for playbooks/drift.yml (thin wrappers over module_utils/drift_report.py).
 
-    {{ hsa_plan | drift_report(siths_result, readiness_result) }}   -> report (dict)
+    {{ hsa_plan | drift_report(siths_result, readiness_result, language='sv') }} -> report
     {{ report | drift_junit }}                                      -> JUnit XML (str)
     {{ report | drift_summary }}                                    -> drift.json (dict)
 """
 
 from __future__ import annotations
 
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.drift import (
     build_drift,
     render_junit,
@@ -21,9 +24,12 @@ def _result(value):
     return value
 
 
-def drift_report(hsa, certificates=None, readiness=None, fail_on_expiring=True, generated=None):
-    return build_drift(_result(hsa), _result(certificates), _result(readiness),
-                       fail_on_expiring=bool(fail_on_expiring), generated=generated)
+def drift_report(hsa, certificates=None, readiness=None, fail_on_expiring=True, generated=None,
+                 language=None):
+    """The drift report; its messages in ``language`` (webcert_language: sv or en)."""
+    with use_language(language):
+        return build_drift(_result(hsa), _result(certificates), _result(readiness),
+                           fail_on_expiring=bool(fail_on_expiring), generated=generated)
 
 
 def drift_junit(report, name="webcert-drift"):

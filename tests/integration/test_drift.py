@@ -84,7 +84,7 @@ def test_drift_job_passes_flags_and_never_writes(tmp_path, hsa_sandbox):
                   f"hsa_report_dir={tmp_path / 'r2'}", "-e", "drift_fail_on_expiring=false",
                   "-e", f"drift_today={TODAY}")
     assert ok.returncode == 0, ok.stdout[-3000:]
-    assert "no drift" in ok.stdout
+    assert "Inga avvikelser" in ok.stdout  # Swedish by default
 
     # 2. someone edits the directory by hand: one drifted object, nothing written back
     hsa_sandbox.ldap_tool("ldapmodify", input=f"dn: {UNIT_DN}\nchangetype: modify\n"
@@ -98,7 +98,7 @@ def test_drift_job_passes_flags_and_never_writes(tmp_path, hsa_sandbox):
     assert case.get("name") == "unit SE5599123451-E100"
     assert "handedited@example.se -> norr@sjovikvard.example.se" in case.find("failure").text
     assert summary["summary"]["drift"] == 1
-    assert "1 HSA object(s) differ from the description" in summary["message"]
+    assert "1 objekt i HSA skiljer sig från beskrivningen" in summary["message"]
     assert hsa_sandbox.dump() == before  # the drift job is read-only
 
     # 3. the directory cannot be read: every check is an error, never "no drift"

@@ -8,6 +8,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.drift import (
     build_drift,
     render_junit,
@@ -16,6 +19,13 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.d
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The rules are checked on the English text (Swedish is the default)."""
+    with use_language("en"):
+        yield
 
 
 def hsa_plan(operations=(), unmanaged=(), errors=()):
@@ -74,7 +84,7 @@ def test_no_drift_and_nobody_blocked_passes():
     assert report["summary"]["drift"] == 0
     assert all(s["failures"] == 0 and s["errors"] == 0 for s in report["suites"])
     assert suites(report)["hsa-directory"]["cases"][0]["name"] == \
-        "directory matches the description"
+        "HSA matches the description"
 
 
 def test_each_planned_operation_is_one_failed_case_and_fails_the_job():
@@ -83,12 +93,12 @@ def test_each_planned_operation_is_one_failed_case_and_fails_the_job():
     assert (hsa["tests"], hsa["failures"]) == (2, 2)
     modify = hsa["cases"][0]
     assert modify["name"] == "person SE5565594230-P1"
-    assert modify["message"] == "person SE5565594230-P1 differs from the description in mail"
+    assert modify["message"] == "Person SE5565594230-P1 in HSA differs from the description in mail."
     assert "mail: old@example.se -> asa@example.se" in modify["details"]
-    assert hsa["cases"][1]["message"].startswith("unit SE5565594230-U2 is in the description")
+    assert hsa["cases"][1]["message"].startswith("Care unit SE5565594230-U2 is in the description")
     assert report["failed"] is True
     assert report["summary"]["drift"] == 2
-    assert "2 HSA object(s) differ" in report["message"]
+    assert "2 objects in HSA differ" in report["message"]
 
 
 def test_unmanaged_entries_are_reported_but_are_not_drift():
@@ -112,7 +122,7 @@ def test_a_blocked_person_fails_with_the_problem_and_its_fix():
     assert (r["tests"], r["failures"]) == (3, 1)  # P3 does not use Webcert
     failed = next(c for c in r["cases"] if c["status"] == "failure")
     assert failed["message"] == "Name P2 (SE5565594230-P2) cannot use Webcert: no active commission"
-    assert "fix: add a commission in units/norr.yml" in failed["details"]
+    assert "What to do: add a commission in units/norr.yml" in failed["details"]
     assert report["failed"] and report["summary"]["blocked_people"] == 1
 
 
@@ -150,7 +160,7 @@ def test_a_failed_hsa_check_carries_its_message():
     report = build_drift(**dict(CLEAN, hsa={"failed": True, "msg": "cannot reach ldaps://x"}))
     case = suites(report)["hsa-directory"]["cases"][0]
     assert case["status"] == "error"
-    assert case["message"] == "the HSA directory check did not run: cannot reach ldaps://x"
+    assert case["message"] == "The HSA directory check did not run: cannot reach ldaps://x"
 
 
 def test_a_refused_plan_is_an_error():
@@ -166,7 +176,8 @@ def test_junit_is_valid_xml_with_counts_per_suite_and_in_total():
     report = build_drift(
         hsa=hsa_plan([MODIFY]),
         certificates=certs(cert_person("SE5565594230-P1"),
-                           cert_person("SE5565594230-P2", "warning", warnings=["expires"])),
+                           cert_person("SE5565594230-P2", "warning",
+                                       warnings=["expires in 5 days (2026-12-01)"])),
         readiness=None, generated="2026-11-26T02:00:00+01:00")
     root = parse(render_junit(report))
     assert root.tag == "testsuites"
@@ -222,3 +233,38 @@ def test_filter_plugin_exposes_the_filters_and_treats_skipped_as_not_run():
                                      CLEAN["readiness"])
     assert report["summary"]["checks_not_run"] == 1
     assert filters["drift_junit"](report).startswith('<?xml version="1.0" encoding="UTF-8"?>')
+
+
+def test_only_expiry_counts_as_expire_soon():
+    """19 warnings, 1 of them about expiry: the job reports 1 expiring card, not 19."""
+    people = [cert_person(f"SE5565594230-P{n:02d}", "warning",
+                          warnings=["authentication certificate: issued by a legacy SITHS CA"])
+              for n in range(1, 19)]
+    people.append(cert_person("SE5565594230-P99", "warning",
+                              warnings=["signing certificate: expires in 12 days (2026-12-08)"]))
+    report = build_drift(**dict(CLEAN, certificates=certs(*people)))
+    assert report["summary"]["expiring_certificates"] == 1
+    assert "1 person has a SITHS card that expires soon" in report["message"]
+    kinds = {c["type"] for c in suites(report)["siths-certificates"]["cases"]}
+    assert kinds == {"expiring", "certificate-warning"}
+    # the other warnings are still listed in drift.json, but do not fail the job
+    listed = [f for f in summary_json(report)["findings"] if f["type"] == "certificate-warning"]
+    assert len(listed) == 18
+
+
+def test_expiry_is_read_from_the_finding_codes_when_present():
+    person = cert_person("SE5565594230-P1", "warning", warnings=["anything"])
+    person["findings"] = [{"code": "legacy_ca", "severity": "warning", "message": "legacy"}]
+    report = build_drift(**dict(CLEAN, certificates=certs(person)))
+    assert report["summary"]["expiring_certificates"] == 0
+    person["findings"].append({"code": "expiring", "severity": "warning", "message": "x"})
+    report = build_drift(**dict(CLEAN, certificates=certs(person)))
+    assert report["summary"]["expiring_certificates"] == 1
+
+
+def test_drift_messages_are_swedish_by_default():
+    with use_language("sv"):
+        report = build_drift(**dict(CLEAN, hsa=hsa_plan([MODIFY])))
+    assert report["message"].startswith("Avvikelser eller hinder")
+    assert "i HSA skiljer sig från beskrivningen" in \
+        suites(report)["hsa-directory"]["cases"][0]["message"]

@@ -28,6 +28,8 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from ..i18n.core import N_, _, ngettext
+
 PASSED = "passed"
 FAILURE = "failure"
 ERROR = "error"
@@ -83,15 +85,25 @@ def xml_text(value) -> str:
 
 def _values(values) -> str:
     if not values:
-        return "(none)"
+        return _("(none)")
     return ", ".join(str(v) for v in values)
 
 
 def _not_run(suite: str, what: str, result) -> Case:
     msg = (result or {}).get("msg") if isinstance(result, dict) else None
-    return Case(suite, f"{what} check", ERROR, "not-run",
-                f"the {what} check did not run" + (f": {msg}" if msg else ""),
-                str(msg or "no result was passed to the drift report"))
+    message = (_("The %(check)s check did not run: %(reason)s", check=what, reason=msg) if msg
+               else _("The %(check)s check did not run.", check=what))
+    return Case(suite, f"{what} check", ERROR, "not-run", message,
+                str(msg or _("No result was passed to the drift report.")))
+
+
+_KINDS = {"provider": N_("Care provider"), "unit": N_("Care unit"), "person": N_("Person"),
+          "commission": N_("Commission")}
+
+
+def _kind(kind: str) -> str:
+    """The object kind in the reader's words (vårdgivare, vårdenhet, person, medarbetaruppdrag)."""
+    return _(_KINDS[kind]) if kind in _KINDS else kind
 
 
 def _usable(result, key: str) -> bool:
@@ -107,26 +119,33 @@ def _operation_case(op: dict) -> Case:
     dn = op.get("dn", "")
     action = op.get("op")
     if action == "add":
-        message = f"{kind} {hsa_id} is in the description but not in the directory"
+        message = _("%(kind)s %(hsa_id)s is in the description but not in HSA.",
+                    kind=_kind(kind), hsa_id=hsa_id)
         details = "\n".join(f"{a}: {_values(v)}" for a, v in (op.get("attributes") or {}).items())
     elif action == "modify":
         changes = op.get("changes") or []
         names = [c.get("attribute", "?") for c in changes]
-        message = f"{kind} {hsa_id} differs from the description in {_values(names)}"
+        message = _("%(kind)s %(hsa_id)s in HSA differs from the description in "
+                    "%(attributes)s.", kind=_kind(kind), hsa_id=hsa_id,
+                    attributes=_values(names))
         details = "\n".join(
             f"{c.get('attribute')}: {_values(c.get('before'))} -> {_values(c.get('after'))}"
             for c in changes)
     elif action == "modrdn":
-        message = f"{kind} {hsa_id} has moved or been renamed: {dn} should be {op.get('new_dn')}"
+        message = _("%(kind)s %(hsa_id)s has moved or been renamed in HSA: %(dn)s should be "
+                    "%(new_dn)s.", kind=_kind(kind), hsa_id=hsa_id, dn=dn,
+                    new_dn=op.get("new_dn"))
         details = message
     elif action == "delete":
-        message = f"{kind} {hsa_id} is not in the description and would be deleted (prune)"
+        message = _("%(kind)s %(hsa_id)s is not in the description and would be deleted "
+                    "(prune).", kind=_kind(kind), hsa_id=hsa_id)
         details = dn
     else:
-        message = f"{kind} {hsa_id}: planned operation {action}"
+        message = _("%(kind)s %(hsa_id)s: planned operation %(op)s.", kind=_kind(kind),
+                    hsa_id=hsa_id, op=action)
         details = dn
     if op.get("reason"):
-        details = f"{details}\nreason: {op['reason']}".strip()
+        details = (details + "\n" + _("reason: %(reason)s", reason=op["reason"])).strip()
     return Case(f"hsa.{kind}", f"{kind} {hsa_id}", FAILURE, "drift", message,
                 f"dn: {dn}\n{details}".strip())
 
@@ -136,22 +155,35 @@ def hsa_suite(hsa: dict | None) -> Suite:
     suite = Suite(SUITE_HSA)
     plan = (hsa or {}).get("plan") if isinstance(hsa, dict) else None
     if not isinstance(plan, dict) or not isinstance(plan.get("operations"), list):
-        suite.cases.append(_not_run(SUITE_HSA, "HSA directory", hsa))
+        suite.cases.append(_not_run(SUITE_HSA, _("HSA directory"), hsa))
         return suite
     for error in plan.get("errors") or []:
         suite.cases.append(Case(SUITE_HSA, "plan", ERROR, "plan-refused",
-                                f"the reconciler refused the plan: {error}", str(error)))
+                                _("The plan was refused: %(error)s", error=error), str(error)))
     suite.cases.extend(_operation_case(op) for op in plan["operations"])
     for entry in plan.get("unmanaged") or []:
         kind = entry.get("kind") or "entry"
         suite.cases.append(Case(
             f"hsa.{kind}", f"{kind} {entry.get('hsa_id') or entry.get('dn')}", SKIPPED,
             "unmanaged",
-            f"in the directory but not in the description; left alone "
-            f"({entry.get('action') or 'kept'})", entry.get("dn", "")))
+            _("In HSA but not in the description; left alone (%(action)s).",
+              action=entry.get("action") or "kept"), entry.get("dn", "")))
     if not suite.cases:
-        suite.cases.append(Case(SUITE_HSA, "directory matches the description"))
+        suite.cases.append(Case(SUITE_HSA, _("HSA matches the description")))
     return suite
+
+
+def _is_expiry(person: dict) -> bool:
+    """True when a certificate of the person expires within the warning period.
+
+    siths.json names each finding with a ``code`` (``expiring``); older reports only have
+    the warning text (``expires in N days``). Other warnings (a legacy CA, a stale CRL,
+    SHA-1, ...) are not "expires soon".
+    """
+    findings = person.get("findings")
+    if isinstance(findings, list) and findings:
+        return any(isinstance(f, dict) and f.get("code") == "expiring" for f in findings)
+    return any("expires in" in str(w) for w in person.get("warnings") or [])
 
 
 def _cert_case(person: dict) -> Case:
@@ -162,13 +194,19 @@ def _cert_case(person: dict) -> Case:
     problems = [str(p) for p in person.get("problems") or []]
     warnings = [str(w) for w in person.get("warnings") or []]
     if status == "error":
-        message = f"{label}: no valid SITHS authentication + signing pair: " + "; ".join(
-            problems or ["see the certificate report"])
+        message = _("%(person)s has no valid SITHS card (authentication + signing): "
+                    "%(problems)s", person=label,
+                    problems="; ".join(problems) or _("see the certificate report"))
         return Case("siths.person", label, FAILURE, "certificate", message,
                     "\n".join(problems + warnings))
     if status == "warning":
-        message = f"{label}: " + "; ".join(warnings or ["certificate warning"])
-        return Case("siths.person", label, FAILURE, "expiring", message, "\n".join(warnings))
+        message = f"{label}: " + "; ".join(warnings or [_("certificate warning")])
+        if _is_expiry(person):
+            return Case("siths.person", label, FAILURE, "expiring", message,
+                        "\n".join(warnings))
+        # Worth reading, but not "expires soon" and not drift.
+        return Case("siths.person", label, PASSED, "certificate-warning", message,
+                    "\n".join(warnings))
     return Case("siths.person", label)
 
 
@@ -176,7 +214,7 @@ def certificate_suite(certificates: dict | None, fail_on_expiring: bool = True) 
     """One case per person; no valid pair = failure, expiring = failure (or passed)."""
     suite = Suite(SUITE_CERTS)
     if not _usable(certificates, "people"):
-        suite.cases.append(_not_run(SUITE_CERTS, "certificate", certificates))
+        suite.cases.append(_not_run(SUITE_CERTS, _("SITHS card"), certificates))
         return suite
     for person in certificates["people"]:
         if person.get("uses_webcert") is False:
@@ -187,7 +225,7 @@ def certificate_suite(certificates: dict | None, fail_on_expiring: bool = True) 
                         case.details)
         suite.cases.append(case)
     if not suite.cases:
-        suite.cases.append(Case(SUITE_CERTS, "no people to check"))
+        suite.cases.append(Case(SUITE_CERTS, _("no people to check")))
     return suite
 
 
@@ -195,7 +233,7 @@ def readiness_suite(readiness: dict | None) -> Suite:
     """One case per person expected to use Webcert; blocked = failure."""
     suite = Suite(SUITE_READINESS)
     if not _usable(readiness, "people"):
-        suite.cases.append(_not_run(SUITE_READINESS, "readiness", readiness))
+        suite.cases.append(_not_run(SUITE_READINESS, _("Webcert status"), readiness))
         return suite
     for person in readiness["people"]:
         if person.get("uses_webcert") is False:
@@ -207,16 +245,19 @@ def readiness_suite(readiness: dict | None) -> Suite:
             problems = person.get("problems") or []
             lines = [p.get("message", str(p)) if isinstance(p, dict) else str(p)
                      for p in problems]
-            fixes = [f"- {p.get('message')}\n  fix: {p.get('fix')}" if isinstance(p, dict)
-                     else f"- {p}" for p in problems]
+            fixes = ["- " + p.get("message", "") + "\n  " + _("What to do: %(fix)s",
+                                                                  fix=p.get("fix"))
+                     + ("\n  " + _("For IT: %(it)s", it=p["it"]) if p.get("it") else "")
+                     if isinstance(p, dict) else f"- {p}" for p in problems]
             suite.cases.append(Case(
                 "readiness.person", label, FAILURE, "blocked",
-                f"{label} cannot use Webcert: " + "; ".join(lines or ["blocked"]),
+                _("%(person)s cannot use Webcert: %(problems)s", person=label,
+                  problems="; ".join(lines) or _("blocked")),
                 "\n".join(fixes)))
         else:
             suite.cases.append(Case("readiness.person", label))
     if not suite.cases:
-        suite.cases.append(Case(SUITE_READINESS, "nobody is expected to use Webcert"))
+        suite.cases.append(Case(SUITE_READINESS, _("nobody is expected to use Webcert")))
     return suite
 
 
@@ -240,16 +281,21 @@ def build_drift(hsa: dict | None, certificates: dict | None, readiness: dict | N
     unmanaged = suites[0].count(SKIPPED)
     reasons = []
     if drift:
-        reasons.append(f"{drift} HSA object(s) differ from the description")
+        reasons.append(ngettext("%(num)s object in HSA differs from the description",
+                                "%(num)s objects in HSA differ from the description", drift))
     if by_kind.get("blocked"):
-        reasons.append(f"{by_kind['blocked']} person(s) cannot use Webcert")
+        reasons.append(ngettext("%(num)s person cannot use Webcert",
+                                "%(num)s people cannot use Webcert", by_kind["blocked"]))
     if by_kind.get("certificate"):
-        reasons.append(f"{by_kind['certificate']} person(s) have no valid SITHS certificate "
-                       "pair")
+        reasons.append(ngettext("%(num)s person has no valid SITHS card",
+                                "%(num)s people have no valid SITHS card",
+                                by_kind["certificate"]))
     if expiring and fail_on_expiring:
-        reasons.append(f"{expiring} person(s) have certificates that expire soon")
+        reasons.append(ngettext("%(num)s person has a SITHS card that expires soon",
+                                "%(num)s people have SITHS cards that expire soon", expiring))
     if not_run:
-        reasons.append(f"{not_run} check(s) could not run")
+        reasons.append(ngettext("%(num)s check could not run", "%(num)s checks could not run",
+                                not_run))
     failed = bool(reasons)
     summary = {
         "drift": drift,
@@ -264,8 +310,8 @@ def build_drift(hsa: dict | None, certificates: dict | None, readiness: dict | N
     return {
         "generated": generated,
         "failed": failed,
-        "message": ("drift or blockers found: " + "; ".join(reasons)) if failed
-        else "no drift: the directory matches the description and nobody is blocked",
+        "message": _("Drift or blockers found: %(reasons)s", reasons="; ".join(reasons))
+        if failed else _("No drift: HSA matches the description and nobody is blocked."),
         "summary": summary,
         "suites": [{"name": s.name, **s.counts, "cases": [c.to_dict() for c in s.cases]}
                    for s in suites],
@@ -277,7 +323,7 @@ def summary_json(report: dict) -> dict:
     findings = []
     for suite in report["suites"]:
         for case in suite["cases"]:
-            if case["status"] != PASSED or case["type"] == "expiring":
+            if case["status"] != PASSED or case["type"] in ("expiring", "certificate-warning"):
                 findings.append({"suite": suite["name"], **case})
     return {"generated": report.get("generated"), "failed": report["failed"],
             "message": report["message"], "summary": report["summary"],
