@@ -108,6 +108,7 @@ options:
     type: str
 extends_documentation_fragment:
   - webcert_siths.onboarding.hsa_ldap
+  - webcert_siths.onboarding.language
 notes:
   - Needs the Python packages C(cryptography) and, with O(read_ldap), C(ldap3) on the controller.
   - Personal identity numbers (personnummer) found in certificates are masked in the output.
@@ -206,6 +207,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.module_args import (
     LDAP_ARGUMENT_SPEC,
     ldap_settings,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    LANGUAGE_OPTION,
+    use_language,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
     write_atomic,
@@ -315,9 +320,10 @@ def run(module):
     crls = load_crls(crl_items, trust, now)
     revocation = p["revocation"] or ("crl" if p["crl_files"] else "ocsp")
     ocsp = OcspClient(now, timeout=p["ocsp_timeout"]) if revocation != "crl" else None
-    report = verify(people, records, trust, crls, now, warn_days=p["warn_days"],
-                    crl_grace_days=p["crl_grace_days"], revocation=revocation, ocsp=ocsp,
-                    require_status=p["revocation"] is not None)
+    with use_language(p["language"]):
+        report = verify(people, records, trust, crls, now, warn_days=p["warn_days"],
+                        crl_grace_days=p["crl_grace_days"], revocation=revocation, ocsp=ocsp,
+                        require_status=p["revocation"] is not None)
     report["revocation"] = revocation
     table = render_table(report)
     result = dict(report, changed=False, table=table)
@@ -351,6 +357,7 @@ def main():
             warn_only=dict(type="bool", default=False),
             report_file=dict(type="path"),
             now=dict(type="str"),
+            language=dict(LANGUAGE_OPTION),
         ),
         supports_check_mode=True,
     )

@@ -94,7 +94,7 @@ def _playbook(hsa_sandbox, work: Path, *extra: str) -> subprocess.CompletedProce
            "-e", f"siths_trust_bundle={work / 'trust.pem'}",
            "-e", f"siths_crl_files={work / 'issuing.crl'}",
            "-e", f"hsa_report_dir={work / 'reports'}",
-           "-e", f"siths_now={NOW.isoformat()}", *extra]
+           "-e", f"siths_now={NOW.isoformat()}", "-e", "webcert_language=en", *extra]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
 

@@ -6,6 +6,9 @@ import datetime as dt
 import time
 
 import pytest
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.ocsp import (
     OcspClient,
 )
@@ -21,6 +24,13 @@ from siths_testpki import OcspResponder, TestPki
 
 NOW = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
 
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages are checked in English (the catalog's msgids); Swedish is the default."""
+    with use_language("en"):
+        yield
 
 @pytest.fixture(scope="module")
 def pki():
@@ -72,7 +82,7 @@ def test_revoked_answer_is_an_error_that_asks_for_a_new_card(pki, trust, respond
     p = run(pki, trust, status="revoked", responder=responder)
     assert p["status"] == "error" and p["auth"]["revoked"] is True
     f = finding(p, "revoked")
-    assert "(OCSP http://127.0.0.1:" in f["message"] and "key_compromise" in f["message"]
+    assert "(OCSP http://127.0.0.1:" in f["message"] and "key_compromise" in f["it"]
     assert "needs a new SITHS card" in f["fix"]
 
 

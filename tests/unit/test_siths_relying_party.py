@@ -9,6 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.verify import (
     PersonRef,
     build_trust,
@@ -22,6 +25,13 @@ from siths_testpki import TestPki
 NOW = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
 PEM = serialization.Encoding.PEM
 
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages are checked in English (the catalog's msgids); Swedish is the default."""
+    with use_language("en"):
+        yield
 
 @pytest.fixture(scope="module")
 def pki() -> TestPki:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.verify import (
     PersonRef,
     build_trust,
@@ -26,6 +29,13 @@ CERT_KEYS = {"source", "subject", "issuer", "serial_number", "usage", "not_befor
              "days_left", "chain_ok", "legacy", "revoked", "problems"}
 PEM = serialization.Encoding.PEM
 
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages are checked in English (the catalog's msgids); Swedish is the default."""
+    with use_language("en"):
+        yield
 
 @pytest.fixture(scope="module")
 def pki() -> TestPki:
@@ -159,7 +169,9 @@ def test_revoked_by_crl(pki, trust):
     p = report["people"][0]
     assert p["auth"]["revoked"] is True and p["sign"]["revoked"] is True
     assert p["status"] == "error"
-    assert any("revoked on 2026-11-24, reason key_compromise" in x for x in p["problems"])
+    assert any("was revoked on 2026-11-24" in x for x in p["problems"])
+    revoked = [f for f in p["findings"] if f["code"] == "revoked"]
+    assert revoked and all("reason key_compromise" in f["it"] for f in revoked)
 
 
 def test_without_crl_a_revoked_certificate_is_not_known_revoked(pki, trust):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
+from ..i18n.core import N_, _
 from .crl import CrlIndex, Revocation
 from .keys import NOT_SIGNED, SIGNED_WEAK, key_description, signature_hash, signed_by
 from .moments import aware
@@ -42,11 +43,58 @@ EKU_NAMES = {
     "2.5.29.37.0": "anyExtendedKeyUsage",
 }
 
-NEW_CARD = "The person needs a new SITHS card: order one from your SITHS card issuer."
-FRESH_CRL = (
+# Whole sentences for the catalog (N_ marks them; _() translates when a finding is made).
+NEW_CARD = N_("The person needs a new SITHS card: order one from your SITHS card issuer.")
+FRESH_CRL = N_(
     "Download a fresh CRL from Inera (the CRL Distribution Point of the CA) before the "
     "next run; schedule the download."
 )
+REMOVE_CA = N_("Remove this CA from the trust bundle; use the CA certificates Inera publishes.")
+REVOKED_MSG = {
+    "auth": N_("The authentication certificate was revoked on %(date)s (%(source)s)."),
+    "sign": N_("The signing certificate was revoked on %(date)s (%(source)s)."),
+    "certificate": N_("The certificate was revoked on %(date)s (%(source)s)."),
+    "ca": N_("The CA certificate '%(name)s' was revoked on %(date)s (%(source)s)."),
+}
+OCSP_UNKNOWN = {
+    "auth": N_("The OCSP responder does not know the authentication certificate: the issuing "
+               "CA has no record of issuing it."),
+    "sign": N_("The OCSP responder does not know the signing certificate: the issuing CA has "
+               "no record of issuing it."),
+    "certificate": N_("The OCSP responder does not know the certificate: the issuing CA has "
+                      "no record of issuing it."),
+    "ca": N_("The OCSP responder does not know the CA certificate '%(name)s'."),
+}
+CRL_STALE = {
+    "auth": N_("The revocation status of the authentication certificate could not be "
+               "established with a current CRL: the CRL from '%(ca)s' has been out of date "
+               "since %(date)s."),
+    "sign": N_("The revocation status of the signing certificate could not be established "
+               "with a current CRL: the CRL from '%(ca)s' has been out of date since %(date)s."),
+    "certificate": N_("The revocation status of the certificate could not be established with "
+                      "a current CRL: the CRL from '%(ca)s' has been out of date since "
+                      "%(date)s."),
+    "ca": N_("The revocation status of the CA '%(name)s' could not be established with a "
+             "current CRL: the CRL from '%(ca)s' has been out of date since %(date)s."),
+}
+NO_OCSP_ANSWER = {
+    "auth": N_("Could not establish the revocation status of the authentication certificate: "
+               "the OCSP responder gave no usable answer."),
+    "sign": N_("Could not establish the revocation status of the signing certificate: the "
+               "OCSP responder gave no usable answer."),
+    "certificate": N_("Could not establish the revocation status of the certificate: the OCSP "
+                      "responder gave no usable answer."),
+    "ca": N_("Could not establish the revocation status of the CA '%(name)s': the OCSP "
+             "responder gave no usable answer."),
+}
+NO_OCSP_ADDRESS = {
+    "auth": N_("Could not establish the revocation status of the authentication certificate: "
+               "it names no OCSP responder."),
+    "sign": N_("Could not establish the revocation status of the signing certificate: it "
+               "names no OCSP responder."),
+    "certificate": N_("Could not establish the revocation status of the certificate: it names "
+                      "no OCSP responder."),
+}
 
 
 @dataclass(frozen=True)
@@ -113,20 +161,15 @@ class CertCheck:
 def _legacy_finding(name: str) -> Finding:
     tree = legacy_tree(name)
     if tree == CA_V3_TREE:
-        message = (
-            f"The certificate was issued under the legacy CA '{name}', the old SITHS CA v3 "
-            "tree (Carelink), which is no longer trusted."
-        )
+        message = _(
+            "The certificate was issued under the legacy CA '%(ca)s', the old SITHS CA v3 "
+            "tree (Carelink), which is no longer trusted.", ca=name)
     else:
-        message = (
-            f"The certificate was issued under the legacy CA '{name}', part of the old SITHS "
-            "Root CA v1 tree, which stopped issuing on 2020-02-11 and was removed on 2022-11-07."
-        )
-    return _error("legacy_ca", message, NEW_CARD, f"legacy tree: {tree or 'SITHS (legacy)'}")
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+        message = _(
+            "The certificate was issued under the legacy CA '%(ca)s', part of the old SITHS "
+            "Root CA v1 tree, which stopped issuing on 2020-02-11 and was removed on "
+            "2022-11-07.", ca=name)
+    return _error("legacy_ca", message, _(NEW_CARD), f"legacy tree: {tree or 'SITHS (legacy)'}")
 
 
 def _cn(name: x509.Name) -> str:
@@ -178,24 +221,27 @@ class Verifier:
         cert: x509.Certificate,
         issuer: TrustedCa,
         ocsp_urls: tuple[str, ...],
-        what: str,
-        leaf: bool = False,
+        kind: str,
+        name: str = "",
     ) -> tuple[Revocation | None, list[Finding]]:
-        """Is ``cert`` (issued by ``issuer``) revoked? ``what`` names it in sentences."""
+        """Is ``cert`` (issued by ``issuer``) revoked? ``kind``: auth, sign, certificate, ca
+        (``name`` is then the CA's name); it picks the sentences."""
         findings: list[Finding] = []
         established = False
         stale: dt.datetime | None = None
         missing_crl = False
+        serial = f"serial {cert.serial_number:x}"
         if self.use_crl and self.crls.supplied:
             if issuer.fingerprint in self.crls.covered:
                 hit = self.crls.revoked.get(issuer.fingerprint, {}).get(cert.serial_number)
                 if hit is not None:
-                    why = f", reason {hit.reason}" if hit.reason else ""
+                    reason = f", reason {hit.reason}" if hit.reason else ""
                     return hit, [_error(
                         "revoked",
-                        f"{_cap(what)} was revoked on {_when(hit.date)}{why} (CRL {hit.crl_source}).",
-                        NEW_CARD,
-                        f"serial {cert.serial_number:x}, CRL issuer '{issuer.name}'",
+                        _(REVOKED_MSG[kind], date=_when(hit.date), source="CRL " + hit.crl_source,
+                          name=name),
+                        _(NEW_CARD),
+                        f"{serial}{reason}; CRL {hit.crl_source} from '{issuer.name}'",
                     )]
                 next_update = self.crls.next_update.get(issuer.fingerprint)
                 if next_update is not None and next_update < self.now:
@@ -208,65 +254,60 @@ class Verifier:
         if self.use_ocsp and ocsp_urls:
             ocsp_status = self.ocsp.status(cert, issuer.cert, ocsp_urls)
             if ocsp_status.status == REVOKED:
-                why = f", reason {ocsp_status.reason}" if ocsp_status.reason else ""
+                reason = f", reason {ocsp_status.reason}" if ocsp_status.reason else ""
                 hit = Revocation(ocsp_status.revoked_at, ocsp_status.reason or None,
                                  f"OCSP {ocsp_status.url}")
                 return hit, [_error(
                     "revoked",
-                    f"{_cap(what)} was revoked on {_when(ocsp_status.revoked_at)}{why} "
-                    f"(OCSP {ocsp_status.url}).",
-                    NEW_CARD,
-                    f"serial {cert.serial_number:x}, responder {ocsp_status.url}",
+                    _(REVOKED_MSG[kind], date=_when(ocsp_status.revoked_at),
+                      source="OCSP " + ocsp_status.url, name=name),
+                    _(NEW_CARD),
+                    f"{serial}{reason}; responder {ocsp_status.url}",
                 )]
             if ocsp_status.status == GOOD:
                 established = True
             elif ocsp_status.status != FAILED:  # unknown
                 return None, [_error(
                     "ocsp_unknown",
-                    f"The OCSP responder does not know {what}: the issuing CA has no record of "
-                    "issuing it.",
-                    "Have IT compare the certificate with the card; it may be forged.",
-                    f"responder {ocsp_status.url}: certStatus unknown",
+                    _(OCSP_UNKNOWN[kind], name=name),
+                    _("Have IT compare the certificate with the card; it may be forged."),
+                    f"{serial}; responder {ocsp_status.url}: certStatus unknown",
                 )]
         if established:
             return None, findings
         if stale is not None:
             days = (self.now - stale).days
-            past = days > self.crl_grace_days
             findings.append(Finding(
                 "crl_stale",
-                "error" if past else "warning",
-                f"The revocation status of {what} could not be established with a current "
-                f"CRL: the CRL from '{issuer.name}' has been out of date since {_when(stale)}.",
-                FRESH_CRL,
+                "error" if days > self.crl_grace_days else "warning",
+                _(CRL_STALE[kind], ca=issuer.name, date=_when(stale), name=name),
+                _(FRESH_CRL),
                 f"nextUpdate {stale.isoformat()}, {days} day(s) ago; grace "
                 f"{self.crl_grace_days} day(s)",
             ))
         elif ocsp_status is not None:
             findings.append(_warning(
                 "revocation_unknown",
-                f"Could not establish the revocation status of {what}: the OCSP responder gave "
-                "no usable answer.",
-                "Check that the control node reaches the OCSP responder, or supply CRLs "
-                "(siths_crl_files).",
+                _(NO_OCSP_ANSWER[kind], name=name),
+                _("Check that the control node reaches the OCSP responder, or supply CRLs "
+                  "(siths_crl_files)."),
                 f"{ocsp_status.url or 'no URL'}: {ocsp_status.reason}",
             ))
         elif missing_crl:
             findings.append(_warning(
                 "revocation_not_checked",
-                f"revocation not checked: no valid CRL supplied for '{issuer.name}'",
-                FRESH_CRL,
+                _("revocation not checked: no valid CRL supplied for '%(ca)s'", ca=issuer.name),
+                _(FRESH_CRL),
                 f"CA fingerprint {issuer.fingerprint}",
             ))
-        elif self.use_ocsp and not ocsp_urls and not self.use_crl and leaf:
+        elif self.use_ocsp and not ocsp_urls and not self.use_crl and kind != "ca":
             self.unchecked += 1
             if not self.require_status:
                 return None, findings
             findings.append(_warning(
                 "revocation_unknown",
-                f"Could not establish the revocation status of {what}: the certificate names "
-                "no OCSP responder.",
-                "Supply CRLs (siths_crl_files) or use siths_revocation: both.",
+                _(NO_OCSP_ADDRESS[kind]),
+                _("Supply CRLs (siths_crl_files) or use siths_revocation: both."),
                 "no Authority Information Access OCSP URL",
             ))
         return None, findings
@@ -277,17 +318,19 @@ class Verifier:
         found: list[Finding] = []
         if cert.not_valid_after_utc < self.now:
             found.append(_error("ca_expired",
-                                f"CA '{ca.name}' expired on {cert.not_valid_after_utc.date()}"))
+                                _("CA '%(ca)s' expired on %(date)s", ca=ca.name,
+                                  date=cert.not_valid_after_utc.date().isoformat())))
         elif cert.not_valid_before_utc > self.now:
-            found.append(_error("ca_not_yet_valid", f"CA '{ca.name}' is not valid until "
-                                f"{cert.not_valid_before_utc.date()}"))
+            found.append(_error("ca_not_yet_valid", _(
+                "CA '%(ca)s' is not valid until %(date)s", ca=ca.name,
+                date=cert.not_valid_before_utc.date().isoformat())))
         desc, weak = key_description(cert.public_key())
         if weak:
             found.append(_error(
                 "weak_key",
-                f"The CA '{ca.name}' has a key that is too weak ({desc}): TLS relying parties "
-                "refuse it.",
-                "Remove this CA from the trust bundle; use the CA certificates Inera publishes.",
+                _("The CA '%(ca)s' has a key that is too weak (%(key)s): TLS relying parties "
+                  "refuse it.", ca=ca.name, key=desc),
+                _(REMOVE_CA),
                 f"{desc}; minimum RSA 2048 / EC 256 bits (security level 2)",
             ))
         return found
@@ -305,7 +348,8 @@ class Verifier:
             parent_result = None
             if depth >= MAX_CHAIN_DEPTH:
                 findings.append(_error("chain_loop",
-                                       f"CA chain above '{ca.name}' is too long or loops"))
+                                       _("CA chain above '%(ca)s' is too long or loops",
+                                         ca=ca.name)))
             else:
                 parents = self.trust.candidates(cert.issuer)
                 verdicts = [(p, signed_by(cert, p.cert)) for p in parents]
@@ -316,28 +360,29 @@ class Verifier:
                     if parents:
                         findings.append(_error(
                             "ca_signature",
-                            f"CA '{ca.name}' is not signed by the trusted CA '{issuer_cn}' "
-                            "(signature check failed)"))
+                            _("CA '%(ca)s' is not signed by the trusted CA '%(issuer)s' "
+                              "(signature check failed)", ca=ca.name, issuer=issuer_cn)))
                     else:
                         findings.append(_error(
                             "ca_missing",
-                            f"the trust bundle lacks '{issuer_cn}', the CA above '{ca.name}'"))
+                            _("the trust bundle lacks '%(issuer)s', the CA above '%(ca)s'",
+                              issuer=issuer_cn, ca=ca.name)))
                     legacy = legacy or bool(LEGACY_CA_RE.match(issuer_cn))
                 else:
                     self._ca_cache[ca.fingerprint] = ChainResult(
                         False, legacy, test, (_error("chain_loop", "chain loops"),))
                     if verdict == SIGNED_WEAK:
-                        findings.append(_sha1_finding(f"The CA certificate '{ca.name}'",
-                                                      signature_hash(cert)))
+                        findings.append(_sha1_finding(signature_hash(cert), ca.name))
                     findings.extend(_issuer_findings(parent))
                     parent_result = self._ca_chain(parent, depth + 1)
                     if parent_result.budget is not None and parent_result.budget < 1:
                         findings.append(_error(
                             "path_length",
-                            f"The CA '{ca.name}' is not allowed where it is: the CA "
-                            f"'{parent_result.budget_by}' allows no further CA below it "
-                            "(path length constraint).",
-                            "Remove this CA from the trust bundle; a card under it is not valid.",
+                            _("The CA '%(ca)s' is not allowed where it is: the CA '%(parent)s' "
+                              "allows no further CA below it (path length constraint).",
+                              ca=ca.name, parent=parent_result.budget_by),
+                            _("Remove this CA from the trust bundle; a card under it is not "
+                              "valid."),
                             f"pathLenConstraint of '{parent_result.budget_by}' exceeded",
                         ))
                     elif parent_result.budget is not None and (
@@ -345,14 +390,17 @@ class Verifier:
                     ):
                         budget, budget_by = parent_result.budget - 1, parent_result.budget_by
                     _revoked, rev_findings = self.revocation(
-                        cert, parent, ocsp_urls_of(cert), f"the CA certificate '{ca.name}'")
+                        cert, parent, ocsp_urls_of(cert), "ca", ca.name)
                     for f in rev_findings:
                         if f.code == "revoked":
                             f = _error(
                                 "ca_revoked",
-                                f"The issuing CA '{ca.name}' has been revoked by '{parent.name}': "
-                                "no certificate under it can be trusted.",
-                                NEW_CARD + " Remove the revoked CA from the trust bundle.",
+                                _("The issuing CA '%(ca)s' has been revoked by '%(parent)s': no "
+                                  "certificate under it can be trusted.", ca=ca.name,
+                                  parent=parent.name),
+                                _("Every card under this CA must be replaced: the people need "
+                                  "new SITHS cards. Remove the revoked CA from the trust "
+                                  "bundle."),
                                 f.message + " " + f.it,
                             )
                         findings.append(f)
@@ -379,7 +427,7 @@ class Verifier:
             up = self._ca_chain(ca)
             extra = list(self._issuer_findings(ca))
             if verdict == SIGNED_WEAK:
-                extra.append(_sha1_finding("The certificate", signature_hash(cert)))
+                extra.append(_sha1_finding(signature_hash(cert)))
             findings = tuple(extra) + up.findings
             return ChainResult(
                 not any(f.severity == "error" for f in findings),
@@ -391,17 +439,20 @@ class Verifier:
         if candidates:
             finding = _error(
                 "signature",
-                f"the signature does not match the trusted CA '{issuer_name}': the "
-                "certificate names that issuer but was not signed by it (forged, or "
-                "from another PKI with the same CA name)",
-                "Have IT investigate where the certificate came from.",
+                _("the signature does not match the trusted CA '%(ca)s': the certificate names "
+                  "that issuer but was not signed by it (forged, or from another PKI with the "
+                  "same CA name)", ca=issuer_name),
+                _("Have IT investigate where the certificate came from."),
             )
         elif name_legacy:
             finding = _error("legacy_ca_missing",
-                             f"the legacy CA '{issuer_name}' is not in the trust bundle")
+                             _("the legacy CA '%(ca)s' is not in the trust bundle", ca=issuer_name),
+                             _(NEW_CARD))
         else:
-            finding = _error("issuer_missing", f"issuer '{issuer_name}' is not in the trust bundle",
-                             "Add the SITHS CA certificates Inera publishes to the trust bundle.")
+            finding = _error(
+                "issuer_missing",
+                _("issuer '%(ca)s' is not in the trust bundle", ca=issuer_name),
+                _("Add the SITHS CA certificates Inera publishes to the trust bundle."))
         return ChainResult(False, name_legacy, name_test, (finding,))
 
     # -- one certificate -----------------------------------------------------------------
@@ -423,37 +474,42 @@ class Verifier:
         found.extend(f for f in chain.findings if f.severity == "error")
         if chain.test:
             found.append(_warning(
-                "test_ca", f"issued by a test CA ('{record.issuer_cn}'), not production SITHS"))
+                "test_ca", _("issued by a test CA ('%(ca)s'), not production SITHS",
+                             ca=record.issuer_cn)))
         cert = record.cert
         assert cert is not None and record.not_before is not None and record.not_after is not None
         desc, weak = key_description(cert.public_key())
         if weak:
             found.append(_error(
                 "weak_key",
-                f"The certificate's key is too weak ({desc}): Webcert's login (TLS) refuses it.",
-                NEW_CARD,
+                _("The certificate's key is too weak (%(key)s): Webcert's login (TLS) refuses it.",
+                  key=desc),
+                _(NEW_CARD),
                 f"{desc}; minimum RSA 2048 / EC 256 bits (security level 2)",
             ))
         if record.usage == "auth":
             found.extend(_eku_findings(record))
         if self.now < record.not_before:
             found.append(_error("not_yet_valid",
-                                f"not valid until {record.not_before.date().isoformat()}"))
+                                _("not valid until %(date)s",
+                                  date=record.not_before.date().isoformat())))
         if self.now > record.not_after:
-            found.append(_error("expired", f"expired on {record.not_after.date().isoformat()}",
-                                NEW_CARD))
+            found.append(_error("expired", _("expired on %(date)s",
+                                                  date=record.not_after.date().isoformat()),
+                                _(NEW_CARD)))
         days_left = (record.not_after - self.now).days
         if 0 <= days_left <= self.warn_days and self.now <= record.not_after:
             found.append(_warning(
                 "expiring",
-                f"expires in {days_left} days ({record.not_after.date().isoformat()})",
-                "Order a new card in good time from your SITHS card issuer.",
+                _("expires in %(days)s days (%(date)s)", days=days_left,
+                  date=record.not_after.date().isoformat()),
+                _("Order a new card in good time from your SITHS card issuer."),
             ))
         revoked = None
         if chain.issuing_ca is not None:
             issuer = self._by_fp()[chain.issuing_ca]
-            what = f"the {_USAGE_WORDS.get(record.usage, 'certificate')}"
-            revoked, rev_findings = self.revocation(cert, issuer, record.ocsp_urls, what, leaf=True)
+            kind = record.usage if record.usage in ("auth", "sign") else "certificate"
+            revoked, rev_findings = self.revocation(cert, issuer, record.ocsp_urls, kind)
             found.extend(rev_findings)
         found.extend(f for f in chain.findings if f.severity == "warning")
         return CertCheck(record, chain, revoked, days_left, tuple(_unique(found)),
@@ -471,9 +527,6 @@ class Verifier:
             index = {ca.fingerprint: ca for ca in self.trust.cas}
             self._fp_index = index
         return index
-
-
-_USAGE_WORDS = {"auth": "authentication certificate", "sign": "signing certificate"}
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
@@ -504,19 +557,25 @@ def _issuer_findings(ca: TrustedCa) -> list[Finding]:
         return []
     return [_error(
         "ca_key_usage",
-        f"The CA '{ca.name}' is not allowed to sign certificates (its key usage lacks "
-        "keyCertSign).",
-        "Remove this CA from the trust bundle; use the CA certificates Inera publishes.",
+        _("The CA '%(ca)s' is not allowed to sign certificates (its key usage lacks "
+          "keyCertSign).", ca=ca.name),
+        _(REMOVE_CA),
         "keyUsage without keyCertSign",
     )]
 
 
-def _sha1_finding(subject: str, algorithm: str | None) -> Finding:
+def _sha1_finding(algorithm: str | None, ca: str = "") -> Finding:
     name = (algorithm or "sha1").upper().replace("SHA1", "SHA-1")
+    if ca:
+        message = _("The CA certificate '%(ca)s' is signed with %(hash)s, which is no longer "
+                    "accepted.", ca=ca, hash=name)
+    else:
+        message = _("The certificate is signed with %(hash)s, which is no longer accepted.",
+                    hash=name)
     return _error(
         "weak_signature",
-        f"{subject} is signed with {name}, which is no longer accepted.",
-        NEW_CARD,
+        message,
+        _(NEW_CARD),
         f"signature hash {algorithm}; relying parties at security level 2 refuse SHA-1 and MD5",
     )
 
@@ -526,9 +585,9 @@ def _eku_findings(record: CertRecord) -> list[Finding]:
     if record.eku is None:
         return [_warning(
             "eku_missing",
-            "The authentication certificate has no extended key usage; SITHS authentication "
-            "certificates carry clientAuth.",
-            "Have IT check where the certificate came from.",
+            _("The authentication certificate has no extended key usage; SITHS authentication "
+              "certificates carry clientAuth."),
+            _("Have IT check where the certificate came from."),
             "no extendedKeyUsage extension (RFC 5280: any purpose)",
         )]
     if CLIENT_AUTH in record.eku:
@@ -536,8 +595,8 @@ def _eku_findings(record: CertRecord) -> list[Finding]:
     shown = ", ".join(f"{EKU_NAMES.get(o, o)} ({o})" for o in record.eku) or "none"
     return [_error(
         "eku_client_auth",
-        "The authentication certificate cannot be used to log in to Webcert: its extended key "
-        "usage does not allow TLS client authentication.",
-        NEW_CARD,
+        _("The authentication certificate cannot be used to log in to Webcert: its extended "
+          "key usage does not allow TLS client authentication."),
+        _(NEW_CARD),
         f"extendedKeyUsage: {shown}; required: clientAuth ({CLIENT_AUTH})",
     )]
