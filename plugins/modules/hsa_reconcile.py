@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: Webcert onboarding toolkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: bring the care provider's part of an HSA directory to its YAML description."""
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ description:
     O(prune=true).
   - The directory layout and the attribute mapping are described in docs/hsa.md.
 version_added: "1.0.0"
-author: Webcert onboarding toolkit
+author:
+  - Webcert onboarding toolkit contributors (!UNKNOWN)
 options:
   provider_path:
     description: A provider description YAML file, or a folder of them (merged).

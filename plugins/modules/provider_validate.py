@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: Webcert onboarding toolkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: validate the care provider's YAML description."""
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ description:
     write is the I(report_file) of findings.
 version_added: "1.0.0"
 author:
-  - Webcert onboarding toolkit
+  - Webcert onboarding toolkit contributors (!UNKNOWN)
 options:
   path:
     description:
@@ -70,8 +72,11 @@ options:
     type: path
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode),
+      when in diff mode.
     support: none
     details: The module never changes anything.
 notes:
@@ -188,8 +193,10 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.descripti
     report_text,
     terminal_view,
 )
-from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.validate import (
-    load_and_validate,  # noqa: F401 (shipped with module)
+
+# Imported so that AnsiballZ ships it with the module (load_provider imports it late).
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.validate import (  # noqa: F401 pylint: disable=unused-import
+    load_and_validate,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
     write_atomic,

@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: Webcert onboarding toolkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: verify every clinician's SITHS certificates (see docs/siths.md)."""
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ description:
   - Fails when a person with C(uses_webcert) has no valid authentication + signing pair,
     unless O(warn_only) is true. The report is written before failing.
 version_added: "1.0.0"
-author: Webcert onboarding toolkit
+author:
+  - Webcert onboarding toolkit contributors (!UNKNOWN)
 options:
   provider_path:
     description: The provider description, a YAML file or a folder of YAML files.
@@ -113,8 +116,9 @@ notes:
   - Needs the Python packages C(cryptography) and, with O(read_ldap), C(ldap3) on the controller.
   - Personal identity numbers (personnummer) found in certificates are masked in the output.
 seealso:
-  - name: docs/siths.md
+  - name: SITHS certificates (docs/siths.md)
     description: What is checked and why, and where Inera publishes the SITHS CA certificates.
+    link: docs/siths.md
 """
 
 EXAMPLES = r"""
@@ -239,6 +243,7 @@ try:
 except ImportError:  # pragma: no cover - reported to the user below
     HAS_CRYPTOGRAPHY = False
     IMPORT_ERROR = traceback.format_exc()
+
 
 def _write_report(path, report):
     write_atomic(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")

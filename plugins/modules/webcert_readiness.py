@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: Webcert onboarding toolkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: will every person be able to log in and sign in Webcert? (readiness report)"""
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ description:
   - Fails when anyone expected to use Webcert (C(uses_webcert), default true) is blocked,
     unless O(warn_only=true).
 version_added: "1.0.0"
-author: Webcert onboarding toolkit
+author:
+  - Webcert onboarding toolkit contributors (!UNKNOWN)
 options:
   provider_path:
     description: A provider description YAML file, or a folder of them (merged).
@@ -307,6 +310,7 @@ def main() -> None:
             os.makedirs(p["report_dir"], exist_ok=True)
             # A file whose only difference is the time stamp is left as it is.
             previous = previous_stamp(json_path)
+
             def same_but_stamp(old):
                 return old.replace(previous, generated) if previous else old
 

@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: Webcert onboarding toolkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: write a fault report (felanmälan) bundle for Inera's Webcert support."""
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ description:
     unit's lists of people are left out. Keys that look like secrets (passwords, keys,
     tokens) are replaced by C(***), and so is every value given in O(redact_values).
 version_added: "1.0.0"
-author: Webcert onboarding toolkit
+author:
+  - Webcert onboarding toolkit contributors (!UNKNOWN)
 options:
   intyg_id:
     description:
@@ -56,7 +59,9 @@ options:
     type: bool
     default: true
   readiness:
-    description: Readiness data as returned by the webcert_readiness module (RV(readiness)).
+    description:
+      - Readiness data as returned by M(webcert_siths.onboarding.webcert_readiness)
+        (its C(readiness) return value).
     type: dict
   readiness_report:
     description: A C(readiness.json) file, used when O(readiness) is not given.

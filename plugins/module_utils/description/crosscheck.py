@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import rules as rules
+from . import rules
 from .model import (
     ERROR,
     WARNING,

@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 import yaml
 
-from . import rules as rules
+from . import rules
 from .crosscheck import (
     Entry,
     Ref,
@@ -957,6 +957,6 @@ def _load(path: str, strict_ids: bool, follow_symlinks=False, symlink_roots=()) 
         commissions=tuple(e.obj for e in commissions),
     )
     digest = None
-    if all(data is not None for _, data in sources):
+    if all(data is not None for _unused, data in sources):
         digest = content_digest(sources)
     return LoadResult(model, findings, digest)

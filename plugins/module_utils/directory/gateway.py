@@ -100,6 +100,7 @@ def _load_ldap3() -> bool:
     ldap3 = _ldap3
     return True
 
+
 # Result codes worth another try: busy, unavailable, timeLimitExceeded, adminLimitExceeded,
 # unwillingToPerform is not (it is policy), other (80) is not.
 TRANSIENT = {3: "timeLimitExceeded", 11: "adminLimitExceeded", 51: "busy", 52: "unavailable"}
@@ -145,7 +146,8 @@ def _lean_ok(conn) -> bool:
     """
     if os.environ.get("HSA_LDAP_LEAN", "1") == "0" or not _load_ldap3():
         return False
-    if type(conn) is not ldap3.Connection:
+    # Exactly ldap3's class: a subclass may not hold the internals used below.
+    if type(conn) is not ldap3.Connection:  # pylint: disable=unidiomatic-typecheck
         return False
     if any(name in vars(conn) for name in _HOOKABLE):  # a method replaced on the instance
         return False
@@ -165,7 +167,7 @@ def decode_search_entry(msg: bytes) -> tuple[int, str, dict[str, list[bytes]]] |
     """
     if msg[0] != 0x30:
         raise ValueError("not an LDAPMessage")
-    _, i = _read_length(msg, 1)
+    _unused, i = _read_length(msg, 1)
     if msg[i] != 0x02:
         raise ValueError("LDAPMessage without messageID")
     n, i = _read_length(msg, i + 1)

@@ -40,6 +40,7 @@ def _ldap3():
             ldap3, ldap_exc = _module, _exceptions
     return ldap3
 
+
 ENV_VARS = {
     "uri": "HSA_LDAP_URI",
     "bind_dn": "HSA_LDAP_BIND_DN",

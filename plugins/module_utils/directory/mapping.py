@@ -20,7 +20,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .schema import (  # noqa: F401 - part of this module's API
+# Re-exported: part of this module's API.
+from .schema import (  # noqa: F401 pylint: disable=unused-import
     ALL_MANAGED,
     CANONICAL,
     KIND_CLASS,
@@ -142,7 +143,7 @@ def parse_dn(dn: str) -> list[list[tuple[str, str]]]:
     if not _DN_ESCAPED.search(dn):  # fast path: nothing escaped or multi-valued
         out = []
         for part in dn.split(","):
-            attr, _, value = part.partition("=")
+            attr, _sep, value = part.partition("=")
             out.append([(attr.strip(), value.strip(" "))])
         return out if dn else []
     rdns: list[list[tuple[str, str]]] = []
@@ -199,7 +200,7 @@ def dn_keys(dn: str) -> list[str]:
     """Per RDN, a comparison key: attribute names lowered, values by matching rule."""
     if dn and not _DN_ESCAPED.search(dn):  # plain DN: first RDN + cached parent
         head, sep, rest = dn.partition(",")
-        attr, _, value = head.partition("=")
+        attr, _sep, value = head.partition("=")
         first = _ava_key(attr.strip(), value.strip(" "))
         return [first, *_suffix_keys(rest)] if sep else [first]
     return ["+".join(sorted(_ava_key(a, v) for a, v in one)) for one in parse_dn(dn)]
@@ -615,8 +616,8 @@ def entries_to_model(entries, base_dn: str | None = None) -> ProviderModel | Non
             )
             specialities = []
             for v in e.get("hsaSosTitleCodeSpeciality"):
-                lic, _, rest = v.partition(";")
-                code, _, name = rest.partition(";")
+                lic, _sep, rest = v.partition(";")
+                code, _sep, name = rest.partition(";")
                 specialities.append(Speciality(code=code, name=name, licence_code=lic or None))
             people.append(
                 Person(

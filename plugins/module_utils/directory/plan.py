@@ -231,7 +231,7 @@ def make_plan(
     nodes: list[_Node] = []
     by_id: dict[str, _Node] = {}
     for entry in actual:
-        twin = entry.want if type(entry) is TwinEntry else None
+        twin = entry.want if isinstance(entry, TwinEntry) else None
         node = _Node(entry, None if twin is None else list(keys_of(twin)))
         if not _is_below(node.keys, base_keys):
             if node.keys != base_keys:

@@ -328,6 +328,7 @@ class PlanCache:
             if (isinstance(record, tuple) and len(record) == 3 and record[1] == stats
                     and all(max(st[4], st[5]) < record[2] - RACY_NS for st in stats)):
                 return record[0]
+
         def contents():
             for full, shown in files:
                 with open(full, "rb") as handle:

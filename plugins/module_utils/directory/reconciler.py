@@ -126,7 +126,7 @@ def reconcile(
                 fast = not references and all_in_sync(raw_ops, facts, fingerprints)
                 if fast:
                     kept.store_seen(settings.uri, base_dn, wanted, fingerprints,
-                                     answer.pages, empty_result(base_dn))
+                                    answer.pages, empty_result(base_dn))
         if not fast:
             if desired is None:
                 desired = _desired(prepared)
@@ -174,10 +174,10 @@ def reconcile(
                 kept.store_sync(settings.uri, base_dn, wanted, new_facts, before=facts)
                 if not references and all_in_sync(raw_ops, new_facts, fingerprints):
                     kept.store_seen(settings.uri, base_dn, wanted, fingerprints,
-                                     answer.pages, empty_result(base_dn))
+                                    answer.pages, empty_result(base_dn))
         if cache is not None:
             twins = len(fingerprints) if fast else sum(
-                1 for a in actual if type(a) is TwinEntry)
+                1 for a in actual if isinstance(a, TwinEntry))
             out["cache"] = _cache_use(model, twins, 0 if fast else len(actual) - twins)
         return _conclude(plan, out, link, references, raw, raw_ops, provider_name,
                          provider_hsa_id, check_mode=check_mode, export_dir=export_dir,
@@ -201,7 +201,7 @@ def _exact(want, entry) -> bool:
         TwinEntry,
     )
 
-    if type(entry) is TwinEntry:
+    if isinstance(entry, TwinEntry):
         return True
     return entry.dn == want.dn and entry.attributes == {
         "objectClass": tuple(want.object_classes),
@@ -424,7 +424,6 @@ def _refused(out: dict, plan, rest: str) -> dict:
     out["failed"] = True
     out["msg"] = "\n".join([out["msg"], head, *lines] if out.get("msg") else [head, *lines])
     return out
-
 
 
 def empty_result(base_dn: str) -> dict:

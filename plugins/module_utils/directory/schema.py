@@ -70,6 +70,6 @@ MATCHING_RULE = {
 
 def canonical(attribute: str) -> str:
     """The spelling this toolkit uses for an attribute name (names are case-insensitive)."""
-    base, _, options = attribute.partition(";")
+    base, _sep, options = attribute.partition(";")
     name = CANONICAL.get(base.lower(), base)
     return f"{name};{options}" if options else name

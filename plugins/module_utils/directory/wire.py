@@ -187,13 +187,13 @@ def _result(buf, start: int, end: int) -> dict:
     for tag, s, e in parts[3:]:
         if tag == 0xA3:
             out["referrals"] = [bytes(buf[a:b]).decode("utf-8", "replace")
-                                for _, a, b in _children(buf, s, e)]
+                                for _unused, a, b in _children(buf, s, e)]
     return out
 
 
 def _paged_cookie(buf, start: int, end: int) -> bytes | None:
     """The cookie of the paged-results control in ``Controls`` (``buf[start:end]``)."""
-    for _, s, e in _children(buf, start, end):  # Control ::= SEQUENCE
+    for _unused, s, e in _children(buf, start, end):  # Control ::= SEQUENCE
         fields = list(_children(buf, s, e))
         if not fields or bytes(buf[fields[0][1] : fields[0][2]]) != PAGED_RESULTS:
             continue
@@ -359,7 +359,7 @@ class WireConnection:
     def _start_tls(self, host: str) -> None:
         mid = self._next_id()
         self.sock.sendall(_message(mid, _tlv(0x77, _str(START_TLS, 0x80))))
-        tag, _, s, e, _, msg = self._one_message(mid)
+        tag, _unused, s, e, _unused, msg = self._one_message(mid)
         if tag != 0x78:
             raise ValueError("unexpected answer to StartTLS")
         result = _result(msg, s, e)
@@ -386,7 +386,7 @@ class WireConnection:
             name = b""
         mid = self._next_id()
         self.sock.sendall(_message(mid, _tlv(0x60, _int(3) + _str(name) + auth)))
-        tag, _, st, en, _, msg = self._one_message(mid)
+        tag, _unused, st, en, _unused, msg = self._one_message(mid)
         if tag != 0x61:
             raise ValueError("unexpected answer to the bind")
         result = _result(msg, st, en)  # BindResponse: LDAPResult + serverSaslCreds [7]
@@ -572,13 +572,13 @@ class WireConnection:
 
     def _other(self, buf, pos: int, end: int, message_id: int, entries: list, references):
         """Any answer to a search but the usual entry; (result, cookie) for the last one."""
-        tag, op, s, e, _ = self._parse(buf, pos, end, message_id)
+        tag, op, s, e, _unused = self._parse(buf, pos, end, message_id)
         if tag == 0x64:  # SearchResultEntry, with controls or long lengths
             entries.append(bytes(buf[op:e]))
         elif tag == 0x73:  # SearchResultReference: never followed, but noted
             if references is not None:
                 references.extend(bytes(buf[a:b]).decode("utf-8", "replace")
-                                  for _, a, b in _children(buf, s, e))
+                                  for _unused, a, b in _children(buf, s, e))
         elif tag == 0x65:  # SearchResultDone
             result = _result(buf, s, e)
             cookie = None
@@ -598,7 +598,7 @@ def _ends_page(page: bytes, done_at: int, message_id: int, cookie: bytes) -> boo
     ``message_id`` at ``done_at``, asking for the next page with ``cookie``: what a kept
     page must be before a read can stop at its end."""
     try:
-        tag, _, s, e, mend = WireConnection._parse(page, done_at, len(page), message_id)
+        tag, _unused, s, e, mend = WireConnection._parse(page, done_at, len(page), message_id)
         if tag != 0x65 or mend != len(page) or _result(page, s, e)["result"] != 0:
             return False
         found = None

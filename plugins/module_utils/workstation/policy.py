@@ -564,7 +564,7 @@ def netid_allowed_ops(
         for url, level in cleaned
     ]
     if exclusive:
-        wanted = {url.lower() for url, _ in cleaned}
+        wanted = {url.lower() for url, _unused in cleaned}
         ops.extend(
             RegistryOp("allowed_servers", NETID_ENTERPRISE_ALLOWED, name, None, None, "absent")
             for name in sorted(present or [])
