@@ -19,7 +19,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PLAYBOOKS := $(sort $(wildcard playbooks/*.yml))
 
 .PHONY: help venv system-deps lint ruff yamllint ansible-lint syntax-check pytest unit \
-        integration molecule test demo bench clean catalogs
+        integration molecule sanity units collection test demo bench clean catalogs
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -74,7 +74,16 @@ pytest: venv system-deps
 molecule: venv system-deps ## Molecule default scenario on the sandbox directory
 	@if [ -d molecule/default ]; then molecule test -s default; fi
 
-test: venv system-deps lint pytest molecule ## Every check and test (what CI runs)
+sanity: venv ## ansible-test sanity on the built collection (docs/testing.md)
+	$(VENV)/bin/python tools/run_ansible_test.py sanity
+
+units: venv ## ansible-test units (tests/unit/plugins) on the built collection
+	$(VENV)/bin/python tools/run_ansible_test.py units
+
+collection: venv ## Build the collection tarball into build/ from the files git knows
+	$(VENV)/bin/python tools/collection_build.py --output-path build
+
+test: venv system-deps lint sanity units pytest molecule ## Every check and test (what CI runs)
 	@echo "make test: all checks passed"
 
 demo: venv system-deps ## The main job end to end on the embedded sandbox directory
@@ -85,4 +94,4 @@ bench: venv system-deps ## Performance harness (ratios against baselines of the 
 
 clean: ## Stop the demo sandbox and remove generated files
 	-tools/hsa-sandbox stop --dir .sandbox/demo
-	rm -rf .sandbox reports .cache .pytest_cache .ruff_cache
+	rm -rf .sandbox reports .cache .pytest_cache .ruff_cache build
