@@ -415,7 +415,8 @@ class Verifier:
 
     def chain(self, record: CertRecord) -> ChainResult:
         cert = record.cert
-        assert cert is not None
+        if cert is None:
+            raise AssertionError("a certificate record without its certificate")
         issuer_name = record.issuer_cn or record.issuer
         name_legacy = bool(LEGACY_CA_RE.match(record.issuer_cn))
         name_test = bool(TEST_CA_RE.match(record.issuer_cn))
@@ -477,7 +478,8 @@ class Verifier:
                 "test_ca", _("issued by a test CA ('%(ca)s'), not production SITHS",
                              ca=record.issuer_cn)))
         cert = record.cert
-        assert cert is not None and record.not_before is not None and record.not_after is not None
+        if cert is None or record.not_before is None or record.not_after is None:
+            raise AssertionError("a certificate record without its certificate or validity dates")
         desc, weak = key_description(cert.public_key())
         if weak:
             found.append(_error(

@@ -77,7 +77,8 @@ def build_trust(items: Iterable[tuple[str, bytes]]) -> TrustStore:
                 continue
             seen.add(rec.fingerprint)
             cert = rec.cert
-            assert cert is not None
+            if cert is None:
+                raise AssertionError("a trusted CA record without its certificate")
             name = rec.common_name or rec.subject
             ca = TrustedCa(
                 cert,
