@@ -245,8 +245,8 @@ def readiness_suite(readiness: dict | None) -> Suite:
             problems = person.get("problems") or []
             lines = [p.get("message", str(p)) if isinstance(p, dict) else str(p)
                      for p in problems]
-            fixes = ["- " + p.get("message", "") + "\n  " + _("What to do: %(fix)s",
-                                                                  fix=p.get("fix"))
+            fixes = ["- " + p.get("message", "") + "\n  "
+                     + _("What to do: %(fix)s", fix=p.get("fix"))
                      + ("\n  " + _("For IT: %(it)s", it=p["it"]) if p.get("it") else "")
                      if isinstance(p, dict) else f"- {p}" for p in problems]
             suite.cases.append(Case(
