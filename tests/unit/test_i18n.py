@@ -110,3 +110,16 @@ def test_every_glossary_term_has_a_swedish_word():
 
     for english, _attribute, _field in TERMS:
         assert _(english) != english or english in ("HSA-id",), english
+
+
+def test_a_listing_is_never_cut_silently():
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.terminal import (
+        excerpt,
+    )
+
+    text = "\n".join(f"line {n}" for n in range(10))
+    assert excerpt(text, 20) == text.splitlines()
+    assert excerpt(text, 3, "reports/hsa-plan.txt") == [
+        "line 0", "line 1", "line 2", "… och 7 rader till, se reports/hsa-plan.txt"]
+    with use_language("en"):
+        assert excerpt(text, 9)[-1] == "… and 1 more line"
