@@ -10,24 +10,14 @@ from __future__ import annotations
 
 import re
 
+from .legacy_cas import CA_V3_TREE, LEGACY_CA_RE, LEGACY_SITHS_CAS, ROOT_V1_TREE, legacy_tree
+
 _TEST_PREFIX_RE = re.compile(r"^(?:TEST|PP|SYSTEMTEST)\s+", re.IGNORECASE)
 
-ROOT_V1_TREE = "SITHS Root CA v1"
-CA_V3_TREE = "SITHS CA v3"
-# Every legacy SITHS CA name and the tree it belongs to: the one list of the toolkit.
-LEGACY_SITHS_CAS: dict[str, str] = {
-    "SITHS Root CA v1": ROOT_V1_TREE,
-    "SITHS Type 1 CA v1": ROOT_V1_TREE,
-    "SITHS Type 3 CA v1": ROOT_V1_TREE,
-    "SITHS CA v3": CA_V3_TREE,
-}
-LEGACY_SITHS_CA_NAMES: tuple[str, ...] = tuple(LEGACY_SITHS_CAS)
-_LEGACY_FOLDED = {re.sub(r"\s+", " ", k).casefold(): v for k, v in LEGACY_SITHS_CAS.items()}
+# The legacy CA names and their trees: one list, in legacy_cas.py (shared with the Windows
+# trust role).
+__all__ = ["CA_V3_TREE", "LEGACY_CA_RE", "LEGACY_SITHS_CAS", "ROOT_V1_TREE", "legacy_tree"]
 
-_TEST_PREFIX = r"(?:(?:TEST|PP|SYSTEMTEST)\s+)?"
-LEGACY_CA_RE = re.compile(
-    rf"^{_TEST_PREFIX}SITHS\s+(?:Root\s+CA\s+v1|Type\s+[13]\s+CA\s+v1|CA\s+v3)$", re.IGNORECASE
-)
 TEST_CA_RE = re.compile(r"^(?:TEST|PP|SYSTEMTEST)\s+SITHS\b", re.IGNORECASE)
 
 # The current issuing CAs for people, and the kind of card (or mobile identity) they
@@ -49,11 +39,6 @@ _PERSONNUMMER_RE = re.compile(r"\b((?:19|20)?\d{6}[-+]?)\d{4}\b")
 def base_name(ca_name: str) -> str:
     """The CA name without a test prefix and with single spaces."""
     return re.sub(r"\s+", " ", _TEST_PREFIX_RE.sub("", ca_name.strip()))
-
-
-def legacy_tree(ca_name: str) -> str | None:
-    """``SITHS Root CA v1`` or ``SITHS CA v3`` for a legacy CA name (test prefixes too)."""
-    return _LEGACY_FOLDED.get(base_name(ca_name).casefold())
 
 
 def card_kind(issuer_name: str) -> str | None:

@@ -34,3 +34,25 @@ def pem_blocks(data: bytes) -> list[tuple[bytes, bytes | None, str | None]]:
             continue
         out.append((label, der, None))
     return out
+
+
+def certificate_der(content: str | bytes) -> bytes:
+    """DER bytes of the (first) certificate given as PEM text, DER bytes, or base64 of
+    either (Ansible's ``slurp`` returns base64). Raises ValueError when it is neither."""
+    raw = content.encode("ascii", "ignore") if isinstance(content, str) else bytes(content)
+    if b"-----BEGIN" not in raw and not raw.startswith(b"\x30"):
+        try:
+            raw = base64.b64decode(raw, validate=False)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("not a certificate (neither PEM nor DER)") from exc
+    if b"-----BEGIN" in raw:
+        block = next(((der, err) for label, der, err in pem_blocks(raw) if label in CERT_LABELS),
+                     None)
+        if block is None:
+            raise ValueError("not a certificate (neither PEM nor DER)")
+        if block[0] is None:
+            raise ValueError(f"PEM block is not valid: {block[1]}")
+        raw = block[0]
+    if not raw.startswith(b"\x30") or len(raw) < 64:
+        raise ValueError("not a certificate (neither PEM nor DER)")
+    return raw

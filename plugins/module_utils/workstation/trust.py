@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
 
 from ..siths.legacy_cas import is_legacy_ca_name
-
-
-def certificate_der(content: str | bytes) -> bytes:
-    """DER bytes of a certificate given as PEM text, DER bytes, or base64 of either
-    (``slurp`` returns base64). Raises ValueError when it is neither."""
-    raw = content.encode("ascii", "ignore") if isinstance(content, str) else bytes(content)
-    if b"-----BEGIN CERTIFICATE-----" not in raw and not raw.startswith(b"\x30"):
-        try:
-            decoded = base64.b64decode(raw, validate=False)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("not a certificate (neither PEM nor DER)") from exc
-        raw = decoded
-    if b"-----BEGIN CERTIFICATE-----" in raw:
-        body = raw.split(b"-----BEGIN CERTIFICATE-----", 1)[1].split(b"-----END CERTIFICATE-----", 1)[0]
-        try:
-            raw = base64.b64decode(b"".join(body.split()), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("PEM block is not valid base64") from exc
-    if not raw.startswith(b"\x30") or len(raw) < 64:
-        raise ValueError("not a certificate (neither PEM nor DER)")
-    return raw
+from ..siths.pem import certificate_der  # the toolkit's one PEM reader
 
 
 def certificate_thumbprint(content: str | bytes) -> str:
