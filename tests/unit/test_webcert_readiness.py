@@ -352,3 +352,18 @@ def test_findings_are_swedish_by_default_in_the_readers_words():
     assert "unitPrescriptionCode" not in messages(norr)
     assert "unitPrescriptionCode" in norr["problems"][0]["it"]
     assert by_id(report, DOC)["role_label"] == "Läkare"
+
+
+def test_certificate_findings_bring_their_own_fix_and_it_detail():
+    findings = certs((DOC, "error", ["authentication certificate: revoked on 2026-11-24"], []),
+                     (NURSE, "ok", [], []))
+    findings["people"][0]["findings"] = [
+        {"code": "revoked", "severity": "error", "certificate": "auth",
+         "message": "authentication certificate: revoked on 2026-11-24",
+         "fix": "The person needs a new SITHS card: order one from your SITHS card issuer.",
+         "it": "CRL http://crl.example/siths.crl"}]
+    doc = by_id(run(base_desired(), certificates=findings), DOC)
+    assert doc["status"] == "blocked"
+    first = doc["problems"][0]
+    assert first["fix"].startswith("The person needs a new SITHS card")
+    assert "CRL http://crl.example/siths.crl" in first["it"] and "siths.yml" in first["it"]

@@ -402,21 +402,34 @@ def certificate_status(hsa_id: str, certificates: dict[str, dict] | None
     revoked = any((c or {}).get("revoked") for c in (summary["auth"], summary["sign"])) or any(
         "revoked" in str(p) for p in summary["problems"])
     if revoked:
-        fix = _("The SITHS card is blocked (spärrat): the person needs a new SITHS card from "
-                "your SITHS card issuer.")
+        card_fix = _("The SITHS card is blocked (spärrat): the person needs a new SITHS card "
+                     "from your SITHS card issuer.")
     else:
-        fix = _("Order a new SITHS card (or new certificates on the card) from your SITHS card "
-                "issuer.")
-    it = _("Afterwards run %(command)s (certificate details: siths.json).", command=RUN_SITHS)
-    problems = [problem(_("SITHS card: %(problem)s", problem=p), fix, it)
-                for p in summary["problems"]]
+        card_fix = _("Order a new SITHS card (or new certificates on the card) from your SITHS "
+                     "card issuer.")
+    soon_fix = _("Order a new SITHS card from your SITHS card issuer in good time, before the "
+                 "certificates expire.")
+    run_again = _("Afterwards run %(command)s (certificate details: siths.json).",
+                  command=RUN_SITHS)
+    findings = [f for f in entry.get("findings") or [] if isinstance(f, dict)]
+    problems, warnings = [], []
+    if findings:
+        # siths.json names each finding with its own fix and IT detail (siths/chain.py).
+        for f in findings:
+            error = f.get("severity") == "error"
+            fallback = card_fix if error else soon_fix
+            it = " ".join(x for x in (f.get("it"), run_again) if x)
+            entry_ = problem(_("SITHS card: %(problem)s", problem=f.get("message", "")),
+                             f.get("fix") or fallback, it)
+            (problems if error else warnings).append(entry_)
+    else:
+        problems = [problem(_("SITHS card: %(problem)s", problem=p), card_fix, run_again)
+                    for p in summary["problems"]]
+        warnings = [problem(_("SITHS card: %(warning)s", warning=w), soon_fix, run_again)
+                    for w in summary["warnings"]]
     if summary["status"] == "error" and not problems:
         problems.append(problem(_("The SITHS card has no valid pair of certificates (for "
-                                  "logging in and for signing)."), fix, it))
-    warnings = [problem(_("SITHS card: %(warning)s", warning=w),
-                        _("Order a new SITHS card from your SITHS card issuer in good time, "
-                          "before the certificates expire."), it)
-                for w in summary["warnings"]]
+                                  "logging in and for signing)."), card_fix, run_again))
     return summary, problems, warnings
 
 
