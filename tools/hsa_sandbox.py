@@ -147,98 +147,35 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def make_tls(tls_dir: Path) -> None:
-    """Create a CA, a server certificate for 127.0.0.1/localhost and a client certificate."""
+    """Create a CA, a server certificate for 127.0.0.1/localhost and a client certificate
+    (with the test PKI's builders, tools/siths_testpki.py)."""
+    import ipaddress
+
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from siths_testpki import ca_certificate, make_name, new_key, pem_of, tls_leaf
 
     tls_dir.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-
-    def key():
-        return ec.generate_private_key(ec.SECP256R1())
-
-    def pem_key(k) -> bytes:
-        return k.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-
-    ca_key = key()
-    ca_name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "SE"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "HSA Sandbox"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "HSA Sandbox CA"),
-        ]
+    ca_key = new_key()
+    ca = ca_certificate(make_name("HSA Sandbox CA", "HSA Sandbox"), ca_key, not_before=now,
+                        not_after=now + dt.timedelta(days=3650), path_length=0)
+    validity = {"not_before": now, "not_after": now + dt.timedelta(days=825)}
+    srv_key, srv = tls_leaf(
+        ca, ca_key, "localhost", ExtendedKeyUsageOID.SERVER_AUTH,
+        san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
+        **validity,
     )
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
-    def leaf(cn: str, eku, san=None):
-        k = key()
-        b = (
-            x509.CertificateBuilder()
-            .subject_name(
-                x509.Name(
-                    [
-                        x509.NameAttribute(NameOID.COUNTRY_NAME, "SE"),
-                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Sandbox"),
-                        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-                    ]
-                )
-            )
-            .issuer_name(ca_name)
-            .public_key(k.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now)
-            .not_valid_after(now + dt.timedelta(days=825))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-            )
-        )
-        if san:
-            b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
-        return k, b.sign(ca_key, hashes.SHA256())
-
-    import ipaddress
-
-    srv_key, srv = leaf(
-        "localhost",
-        ExtendedKeyUsageOID.SERVER_AUTH,
-        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
-    )
-    cli_key, cli = leaf("hsa-reconciler", ExtendedKeyUsageOID.CLIENT_AUTH)
-
-    pem = serialization.Encoding.PEM
-    (tls_dir / "ca.pem").write_bytes(ca.public_bytes(pem))
-    _write_private(tls_dir / "ca.key", pem_key(ca_key))
-    (tls_dir / "server.pem").write_bytes(srv.public_bytes(pem))
-    _write_private(tls_dir / "server.key", pem_key(srv_key))
-    (tls_dir / "client.pem").write_bytes(cli.public_bytes(pem))
-    _write_private(tls_dir / "client.key", pem_key(cli_key))
+    cli_key, cli = tls_leaf(ca, ca_key, "hsa-reconciler", ExtendedKeyUsageOID.CLIENT_AUTH,
+                            **validity)
+    (tls_dir / "ca.pem").write_bytes(pem_of(ca))
+    _write_private(tls_dir / "ca.key", pem_of(ca_key))
+    (tls_dir / "server.pem").write_bytes(pem_of(srv))
+    _write_private(tls_dir / "server.key", pem_of(srv_key))
+    (tls_dir / "client.pem").write_bytes(pem_of(cli))
+    _write_private(tls_dir / "client.key", pem_of(cli_key))
 
 
 # --------------------------------------------------------------------------- config

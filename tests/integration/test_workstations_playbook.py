@@ -16,10 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from siths_testpki import ca_certificate, make_name, new_key, pem_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
@@ -33,21 +30,11 @@ def run(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
 
 
 def root_ca_pem(path: Path) -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SITHS e-id Root CA v2")])
+    key = new_key()
     now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    cert = ca_certificate(make_name("SITHS e-id Root CA v2"), key, not_before=now,
+                          not_after=now + dt.timedelta(days=30))
+    path.write_bytes(pem_of(cert))
 
 
 def fleet(tmp_path: Path, **unit_norr_vars) -> Path:

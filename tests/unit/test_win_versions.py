@@ -33,8 +33,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstati
 )
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from siths_testpki import ca_certificate, make_name, new_key
 from windows_contract import service_row
 
 SHA = "a" * 64
@@ -282,19 +281,9 @@ def test_signature_check():
 
 
 def make_cert(cn: str) -> x509.Certificate:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     now = dt.datetime.now(dt.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    return ca_certificate(make_name(cn), new_key(), not_before=now,
+                          not_after=now + dt.timedelta(days=1))
 
 
 def test_thumbprint_is_sha1_of_der_for_pem_der_and_base64():
