@@ -17,6 +17,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.siths.ver
     build_trust,
     load_crls,
     parse_certificates,
+    render_table,
     verify,
 )
 from cryptography.hazmat.primitives import serialization
@@ -236,6 +237,16 @@ def test_a_reserve_card_is_valid_and_reported_as_one(pki, trust):
     assert p["status"] == "ok", p["findings"]
     assert p["card"] == "reserve_card" and p["auth"]["card"] == "reserve_card"
     assert p["auth"]["issuer"].startswith("CN=SITHS e-id Person HSA-id 2 CA v1")
+
+
+def test_the_table_names_the_kind_of_card(pki, trust):
+    people = [PersonRef("SE5565594230-R0020", "Res Erv"), PersonRef("SE5565594230-R0021", "Or Din")]
+    recs = [r for c in pki.person("SE5565594230-R0020", "Res Erv", "reserve")
+            + pki.person("SE5565594230-R0021", "Or Din") for r in parse_certificates(c.pem(), "f")]
+    lines = render_table(verify(people, recs, trust, None, NOW))
+    assert "Card" in lines[0].split()
+    assert any("SE5565594230-R0020" in x and "reservkort" in x for x in lines)
+    assert any("SE5565594230-R0021" in x and "SITHS-kort" in x for x in lines)
 
 
 def test_a_revoked_certificate_says_a_new_card_is_needed(pki, trust):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# The kind of card (siths.names.card_kind) in the words of Inera's guide.
+CARD_WORDS = {"card": "SITHS-kort", "reserve_card": "reservkort", "mobile": "Mobilt SITHS",
+              "function": "funktionscertifikat"}
+
 
 def _expiry(cert: dict[str, Any] | None) -> str:
     if not cert or not cert.get("not_after"):
@@ -13,7 +17,8 @@ def _expiry(cert: dict[str, Any] | None) -> str:
 
 def render_table(report: dict[str, Any], width: int = 60) -> list[str]:
     """A per-person table plus summary, one string per line, for a terminal."""
-    head = ("HSA-id", "Name", "Webcert", "Status", "Auth expires", "Sign expires", "First issue")
+    head = ("HSA-id", "Name", "Webcert", "Status", "Card", "Auth expires", "Sign expires",
+            "First issue")
     rows = []
     for p in report["people"]:
         first = (p["problems"] or p["warnings"] or [""])[0]
@@ -25,6 +30,7 @@ def render_table(report: dict[str, Any], width: int = 60) -> list[str]:
                 p["name"],
                 "yes" if p["uses_webcert"] else "no",
                 p["status"].upper(),
+                CARD_WORDS.get(p.get("card") or "", "-"),
                 _expiry(p["auth"]),
                 _expiry(p["sign"]),
                 first,
