@@ -11,6 +11,7 @@ the dataclasses that the rest of the toolkit reads.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -96,14 +97,19 @@ class Finding:
         }
 
 
-_INDEX = re.compile(r"\[\d+\]")
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 _DIGITS = re.compile(r"\d+")
 
 
+@functools.lru_cache(maxsize=4096)
+def _message_kind(message: str) -> str:
+    return _DIGITS.sub("#", message)
+
+
 def finding_kind(finding: Finding) -> tuple[str, str, str]:
-    """What makes findings "of one kind": severity, field path without list indexes and
-    message without its numbers."""
-    return (finding.severity, _INDEX.sub("[]", finding.path), _DIGITS.sub("#", finding.message))
+    """What makes findings "of one kind": severity, field path without list indexes (and
+    without any other digit) and message without its numbers."""
+    return (finding.severity, finding.path.translate(_NO_DIGITS), _message_kind(finding.message))
 
 
 class Findings(list):
@@ -120,7 +126,7 @@ class Findings(list):
     def full(self, severity: str, path: str, message: str) -> bool:
         """True when a finding of this kind would only be counted (so a caller can skip
         work such as a did-you-mean search)."""
-        kind = (severity, _INDEX.sub("[]", path), _DIGITS.sub("#", message))
+        kind = (severity, path.translate(_NO_DIGITS), _message_kind(message))
         return self.kept.get(kind, 0) >= self.keep
 
     def append(self, finding: Finding) -> None:
