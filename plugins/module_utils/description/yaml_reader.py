@@ -22,6 +22,9 @@ from .model import (
     ERROR,
     Finding,
 )
+from .text import (
+    excerpt,
+)
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ALIAS_EXPANSION = 100_000  # nodes reachable through aliases, summed over a file
@@ -153,7 +156,7 @@ def read_yaml_bytes(data: bytes, display: str, doc: YamlDoc | None = None) -> Ya
         _syntax_error(doc, text, exc)
         return doc
     except yaml.YAMLError as exc:
-        _error(doc, 0, f"is not valid YAML: {exc}", "check the syntax")
+        _error(doc, 0, f"is not valid YAML: {excerpt(str(exc), 200)}", "check the syntax")
         return doc
     finally:
         loader.dispose()
