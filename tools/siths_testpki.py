@@ -274,12 +274,14 @@ class TestPki:
 
     def intermediate(self, name: str, parent: Ca, *, key: PrivateKey | None = None,
                      path_length: int | None = None, key_cert_sign: bool = True,
-                     not_after: dt.datetime | None = None, sha1: bool = False) -> Ca:
+                     not_after: dt.datetime | None = None, sha1: bool = False,
+                     ocsp_url: str | None = None) -> Ca:
         key = key or new_key()
         cert = ca_certificate(make_name(name), key, issuer=parent.cert.subject,
                               signer_key=parent.key, not_before=self.now - 3000 * DAY,
                               not_after=not_after or self.now + 3000 * DAY,
-                              path_length=path_length, key_cert_sign=key_cert_sign)
+                              path_length=path_length, key_cert_sign=key_cert_sign,
+                              ocsp_url=ocsp_url)
         if sha1:
             cert = sha1_signed(cert, parent.key)
         parent.issued.append(cert)
@@ -457,7 +459,8 @@ class OcspResponder:
     ``statuses`` maps a serial number to ``good``/``revoked``/``unknown`` (default
     ``good`` for anything a known CA issued, ``unknown`` otherwise). ``behaviour``:
     ``normal`` (signed by the CA), ``delegated`` (by a responder certificate with EKU
-    OCSPSigning), ``delegated_no_eku``, ``stale`` (nextUpdate passed), ``wrong_signer``
+    OCSPSigning), ``delegated_no_eku``, ``delegated_other_ca`` (a responder certificate
+    from another CA), ``stale`` (nextUpdate passed), ``wrong_signer``
     (signed by an unrelated key), ``no_nonce`` (nonce not echoed), ``wrong_nonce``,
     ``error`` (an ``internalError`` response). ``requests`` counts the requests served.
     """
@@ -555,11 +558,15 @@ class OcspResponder:
         )
         key = signer_ca.key
         if self.behaviour.startswith("delegated"):
-            with_eku = self.behaviour == "delegated"
-            pair = self._delegates.get(f"{signer_ca.name}/{with_eku}")
+            with_eku = self.behaviour != "delegated_no_eku"
+            # delegated_other_ca: a responder certificate from a CA that did not issue the
+            # certificate asked about (not allowed to answer for it)
+            delegator = self.pki.fake_issuing if self.behaviour == "delegated_other_ca" \
+                else signer_ca
+            pair = self._delegates.get(f"{delegator.name}/{self.behaviour}")
             if pair is None:
-                pair = self.pki.responder_cert(signer_ca, eku=with_eku)
-                self._delegates[f"{signer_ca.name}/{with_eku}"] = pair
+                pair = self.pki.responder_cert(delegator, eku=with_eku)
+                self._delegates[f"{delegator.name}/{self.behaviour}"] = pair
             builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, pair[0])
             builder = builder.certificates([pair[0]])
             key = pair[1]

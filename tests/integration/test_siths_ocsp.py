@@ -96,6 +96,7 @@ def test_unknown_answer_is_an_error(pki, trust, responder):
     ("stale", "out of date"),
     ("wrong_signer", "signature does not verify"),
     ("delegated_no_eku", "lacks the extended key usage OCSPSigning"),
+    ("delegated_other_ca", "not issued by the certificate's CA"),
     ("wrong_nonce", "another nonce"),
     ("error", "INTERNAL_ERROR"),
 ])
@@ -161,3 +162,22 @@ def test_a_certificate_without_an_ocsp_address_in_ocsp_mode(pki, trust):
     relaxed = verify([person], recs, trust, None, NOW, revocation="ocsp", ocsp=OcspClient(NOW))
     assert relaxed["people"][0]["status"] == "ok"
     assert any("name no OCSP responder" in x["message"] for x in relaxed["inputs"]["problems"])
+
+
+def test_a_ca_revoked_according_to_ocsp_breaks_every_card_under_it():
+    pki = TestPki(now=NOW)
+    with OcspResponder(pki, cas=[pki.root]) as responder:
+        ca = pki.intermediate("Ocsp Issuing CA", pki.root, path_length=0, ocsp_url=responder.url)
+        responder.statuses[ca.cert.serial_number] = "revoked"
+        trust = build_trust([("b", pki.trust_bundle_pem() + ca.pem())])
+        person = PersonRef("SE5565594230-O9003", "Ca Revoked")
+        cert = pki.issue(ca, hsa_id=person.hsa_id, full_name=person.full_name, usage="auth",
+                         not_before=NOW - dt.timedelta(days=1),
+                         not_after=NOW + dt.timedelta(days=99))
+        recs = parse_certificates(cert.public_bytes(serialization.Encoding.PEM), "file:a")
+        p = verify([person], recs, trust, None, NOW, revocation="ocsp",
+                   ocsp=OcspClient(NOW))["people"][0]
+    assert finding(p, "ca_revoked") is not None, p["findings"]
+    assert "'Ocsp Issuing CA' has been revoked by 'SITHS e-id Root CA v2'" in \
+        finding(p, "ca_revoked")["message"]
+    assert responder.requests == 1  # the CA certificate; the card names no responder
