@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: Webcert onboarding toolkit contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Ansible module: will every person be able to log in and sign in Webcert? (readiness report)"""
+"""Ansible module: will every person be able to log in and sign in Webcert? (Webcert-status)"""
 
 from __future__ import annotations
 

@@ -86,6 +86,8 @@ options:
     type: list
     elements: str
     default: []
+extends_documentation_fragment:
+  - webcert_siths.onboarding.language
 notes:
   - Check mode checks the inputs and returns the text, but writes nothing.
   - Files are written with mode 0640; they hold one person's name and HSA-id.
@@ -162,6 +164,10 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    LANGUAGE_OPTION,
+    use_language,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
     write_if_changed,
 )
@@ -198,6 +204,7 @@ def argument_spec() -> dict:
         "output_dir": {"type": "path", "required": True},
         "format": {"type": "str", "choices": ["tar.gz", "zip"], "default": "tar.gz"},
         "redact_values": {"type": "list", "elements": "str", "default": [], "no_log": True},
+        "language": dict(LANGUAGE_OPTION),
     }
 
 
@@ -217,6 +224,11 @@ def main() -> None:
     p = module.params
     if IMPORT_ERROR is not None:
         module.fail_json(msg=f"the toolkit's module_utils could not be imported: {IMPORT_ERROR}")
+    with use_language(p["language"]):
+        run(module, p)
+
+
+def run(module, p) -> None:
     now = dt.datetime.now(dt.UTC)
     inputs, errors = check_inputs(p["intyg_id"], p["person"], p["unit"], p["error_text"],
                                   p["time"], p["host"], now, strict_ids=p["strict_ids"],

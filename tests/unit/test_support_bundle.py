@@ -9,6 +9,9 @@ import tarfile
 import zipfile
 
 import pytest
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness import (
     build_readiness,
 )
@@ -91,7 +94,7 @@ def test_time_defaults_to_now_with_zone_and_accepts_z():
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("yesterday", "ISO 8601"), ("2026-12-24T10:00:00+01:00", "future")])
+    ("yesterday", "ISO 8601"), ("2026-12-24T10:00:00+01:00", "framtiden")])
 def test_bad_times_are_refused(text, expected):
     moment, err = parse_time(text, NOW)
     assert moment is None and err.path == "time" and expected in err.message
@@ -101,7 +104,7 @@ def test_bad_inputs_are_all_reported_at_once():
     got, errors = check_inputs("bad id with spaces", "", "SE123", None, "nope", None, NOW)
     assert got is None
     assert [e.path for e in errors] == ["intyg_id", "person", "unit", "time"]
-    assert "required" in str(errors[1])
+    assert "måste anges" in str(errors[1])  # Swedish by default
 
 
 def test_relaxed_ids_for_test_environments():
@@ -150,13 +153,22 @@ def test_redact_removes_secret_keys_and_known_values():
 
 def test_paste_text_has_swedish_headings_and_the_facts():
     text = render_text(make_bundle())
-    for heading in ("Intygs-ID (Certificate id)", "HSA-id person (Person HSA-id)",
-                    "HSA-id vårdenhet (Care unit HSA-id)", "Felmeddelande (Error message)",
-                    "Tidpunkt (When it happened): 2026-11-26T10:15:00+01:00"):
+    assert text.startswith("Felanmälan Webcert\n")
+    for heading in ("Intygs-ID: ", "HSA-id person: ", "HSA-id vårdenhet: ", "Felmeddelande:",
+                    "Tidpunkt: 2026-11-26T10:15:00+01:00", "Lokal support har kontrollerat:"):
         assert heading in text
     assert "Anna Läkare" in text and "siths_eid_app 2.0.8481" in text
     assert "SCardSvr running/auto" in text
-    assert "Kända problem (Known problems):\n- inga (none found)" in text
+    assert "Kända problem:\n- inga hittades" in text
+    assert "beredskapsrapport" not in text and "Webcert-status:" in text
+
+
+def test_paste_text_in_english():
+    with use_language("en"):
+        text = render_text(make_bundle())
+    assert text.startswith("Fault report, Webcert\n")
+    assert "When it happened: 2026-11-26T10:15:00+01:00" in text
+    assert "Known problems:\n- none found" in text
 
 
 def test_person_without_commission_on_that_unit_is_noted():
@@ -165,14 +177,14 @@ def test_person_without_commission_on_that_unit_is_noted():
     b = build_bundle(inputs(unit=other_unit), data, findings, None, "now")
     assert b["unit"] is None and b["acts_for_unit"] is False
     assert any(other_unit in n for n in b["notes"])
-    assert any("host pc-norr-01" in n for n in b["notes"])  # host asked for, no report
+    assert any("datorn pc-norr-01" in n for n in b["notes"])  # host asked for, no report
 
 
 def test_missing_reports_are_said_not_guessed():
     b = build_bundle(inputs(host=None), None, None, None, "now")
     text = render_text(b)
-    assert "inte kontrollerade (not checked)" in text
-    assert "no readiness data" in text
+    assert "SITHS-kort: inte kontrollerat" in text
+    assert "Ingen Webcert-status" in text
 
 
 @pytest.mark.parametrize("fmt", ["tar.gz", "zip"])

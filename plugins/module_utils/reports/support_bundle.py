@@ -26,6 +26,8 @@ import zipfile
 from dataclasses import dataclass
 
 from ..description.rules import hsa_id_problem
+from ..i18n.core import _, render_template
+from .readiness import status_label
 
 FORMATS = ("tar.gz", "zip")
 DEFAULT_TIMEZONE = "Europe/Stockholm"
@@ -83,12 +85,14 @@ def parse_time(text: str | None, now: dt.datetime, timezone: str | None = None):
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
-        return None, InputError("time", f"{raw!r} is not a date and time; write it as ISO 8601, "
-                                        "e.g. 2026-11-26T10:15:00+01:00 or 2026-11-26 10:15")
+        return None, InputError("time", _(
+            "%(value)s is not a date and time; write it as ISO 8601, e.g. "
+            "2026-11-26T10:15:00+01:00 or 2026-11-26 10:15", value=repr(raw)))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     if moment > now + dt.timedelta(minutes=5):
-        return None, InputError("time", f"{moment.isoformat()} lies in the future")
+        return None, InputError("time", _("%(time)s lies in the future",
+                                          time=moment.isoformat()))
     return moment, None
 
 
@@ -98,12 +102,13 @@ def check_inputs(intyg_id, person, unit, error_text, time, host, now: dt.datetim
     errors: list[InputError] = []
     intyg_id = (intyg_id or "").strip() or None
     if intyg_id is not None and not _INTYG_ID.fullmatch(intyg_id):
-        errors.append(InputError("intyg_id", f"{intyg_id!r} is not an intygs-ID (copy it from "
-                                             "the bottom of the certificate in Webcert)"))
+        errors.append(InputError("intyg_id", _(
+            "%(value)s is not an intygs-ID (copy it from the bottom of the certificate in "
+            "Webcert)", value=repr(intyg_id))))
     for label, value in (("person", person), ("unit", unit)):
         value = (value or "").strip()
         if not value:
-            errors.append(InputError(label, "is required (the HSA-id)"))
+            errors.append(InputError(label, _("is required (the HSA-id)")))
             continue
         found = hsa_id_problem(value, strict=strict_ids)
         if found:
@@ -150,39 +155,43 @@ def build_bundle(inputs: BundleInput, readiness: dict | None, certificates: dict
     notes: list[str] = []
     person = unit = cert = host = None
     if readiness is None:
-        notes.append("no readiness data was available")
+        notes.append(_("No Webcert status (readiness data) was available."))
     else:
         person = next((p for p in readiness.get("people") or []
                        if p.get("hsa_id") == inputs.person), None)
         unit = next((u for u in readiness.get("units") or []
                      if u.get("hsa_id") == inputs.unit), None)
         if person is None:
-            notes.append(f"person {inputs.person} is not in the provider description or the "
-                         "directory")
+            notes.append(_("The person %(hsa_id)s is neither in the provider description nor "
+                           "in HSA.", hsa_id=inputs.person))
         if unit is None:
-            notes.append(f"unit {inputs.unit} is not in the provider description or the "
-                         "directory")
+            notes.append(_("The care unit %(hsa_id)s is neither in the provider description "
+                           "nor in HSA.", hsa_id=inputs.unit))
     if certificates is not None:
         entry = next((p for p in certificates.get("people") or []
                       if p.get("hsa_id") == inputs.person), None)
         cert = _pick(entry, CERT_KEYS)
         if entry is None:
-            notes.append(f"person {inputs.person} is not in the certificate report")
+            notes.append(_("The person %(hsa_id)s is not in the SITHS card check.",
+                           hsa_id=inputs.person))
     if inputs.host:
         if workstations is None:
-            notes.append(f"no workstation report, so nothing is known about host {inputs.host}")
+            notes.append(_("There is no workstation report, so nothing is known about the "
+                           "computer %(host)s.", host=inputs.host))
         else:
             entry = next((h for h in workstations.get("hosts") or []
                           if h.get("host") == inputs.host), None)
             host = _pick(entry, HOST_KEYS)
             if entry is None:
-                notes.append(f"host {inputs.host} is not in the workstation report")
+                notes.append(_("The computer %(host)s is not in the workstation report.",
+                               host=inputs.host))
     person = _pick(person, PERSON_KEYS)
     unit = _pick(unit, UNIT_KEYS)
     acts_for_unit = bool(person and inputs.unit in (person.get("unit_ids") or []))
     if person and unit and not acts_for_unit:
-        notes.append(f"{person.get('name')} has no active commission \"Vård och behandling\" "
-                     f"on unit {unit.get('name')} in HSA")
+        notes.append(_("%(name)s has no active commission (medarbetaruppdrag) with the purpose "
+                       "\"Vård och behandling\" on the care unit %(unit)s in HSA.",
+                       name=person.get("name"), unit=unit.get("name")))
     bundle = {
         "report": {
             "intyg_id": inputs.intyg_id,
@@ -208,93 +217,25 @@ def build_bundle(inputs: BundleInput, readiness: dict | None, certificates: dict
 # --------------------------------------------------------------------------- text
 
 
-def _yes(value) -> str:
-    return "ja (yes)" if value else "nej (no)"
-
-
-def _cert_line(cert: dict | None) -> str:
-    if cert is None:
-        return "inte kontrollerade (not checked)"
-    parts = [str(cert.get("status"))]
-    for key, label in (("auth", "legitimering (authentication)"),
-                       ("sign", "underskrift (signing)")):
-        c = cert.get(key)
-        if c and c.get("not_after"):
-            parts.append(f"{label} giltigt till (valid to) {str(c['not_after'])[:10]}")
-        else:
-            parts.append(f"{label}: saknas (missing)")
-    return "; ".join(parts)
-
-
-def _host_line(host: dict | None, name: str | None) -> str | None:
-    if not name:
-        return None
-    if host is None:
-        return f"{name}: okänd (not in the workstation report)"
-    services = ", ".join(
-        f"{svc} {info.get('state', '?')}/{info.get('start_mode', '?')}"
-        for svc, info in sorted((host.get("services") or {}).items()))
-    text = (f"{name}: {host.get('client') or '?'} {host.get('client_version') or '?'}; "
-            f"tjänster (services): {services or '?'}; "
-            f"uppfyller kraven (compliant): {_yes(host.get('compliant'))}")
-    if host.get("readers"):
-        text += f"; kortläsare (readers): {', '.join(host['readers'])}"
-    return text
-
-
-def render_text(bundle: dict) -> str:
-    """Ready to paste into Inera's support form (Swedish headings, English in brackets)."""
-    r = bundle["report"]
+def known_problems(bundle: dict) -> list[str]:
+    """The problems already known about this person, unit and card (each once)."""
     person, unit = bundle.get("person"), bundle.get("unit")
-    person_name = f" ({person['name']})" if person and person.get("name") else ""
-    unit_name = f" ({unit['name']})" if unit and unit.get("name") else ""
-    lines = [
-        "Felanmälan Webcert (Fault report, Webcert)",
-        "",
-        f"Intygs-ID (Certificate id): {r['intyg_id'] or 'saknas (not given)'}",
-        f"HSA-id person (Person HSA-id): {r['person_hsa_id']}{person_name}",
-        f"HSA-id vårdenhet (Care unit HSA-id): {r['unit_hsa_id']}{unit_name}",
-        f"Tidpunkt (When it happened): {r['time']}",
-        "Felmeddelande (Error message):",
-        f"  {r['error_text'] or 'inget felmeddelande (none shown)'}",
-        "",
-        "Lokal support har kontrollerat (Checked by local support):",
-    ]
-    if person:
-        role = person.get("role_label") or "okänd (unknown)"
-        lines.append(f"- Roll i Webcert (Webcert role): {role} — {person.get('role_reason')}")
-        lines.append("- Medarbetaruppdrag Vård och behandling på enheten "
-                     f"(Care commission on this unit): {_yes(bundle.get('acts_for_unit'))}")
-        lines.append(f"- Status enligt beredskapsrapporten (Readiness status): "
-                     f"{person.get('status')}")
-    if unit:
-        lines.append(f"- Enhetens e-postadress i HSA (Unit e-mail in HSA): "
-                     f"{_yes(unit.get('email'))}; arbetsplatskod (workplace code): "
-                     f"{_yes(unit.get('workplace_codes'))}")
-    cert_line = _cert_line(bundle.get("certificates"))
-    lines.append(f"- SITHS-certifikat (SITHS certificates): {cert_line}")
-    host_line = _host_line(bundle.get("workstation"), r.get("host"))
-    if host_line:
-        lines.append(f"- Arbetsstation (Workstation): {host_line}")
-    known = []
+    known: list[str] = []
     for source in (person, unit):
         for p in (source or {}).get("problems") or []:
             if p["message"] not in known:
                 known.append(p["message"])
     for p in (bundle.get("certificates") or {}).get("problems") or []:
-        text = f"SITHS certificate: {p}"
+        text = _("SITHS card: %(problem)s", problem=p)
         if text not in known:
             known.append(text)
-    lines += ["", "Kända problem (Known problems):"]
-    lines += [f"- {k}" for k in known] or ["- inga (none found)"]
-    if bundle.get("notes"):
-        lines += ["", "Anteckningar (Notes):"] + [f"- {n}" for n in bundle["notes"]]
-    prov = bundle.get("provider") or {}
-    if prov.get("name"):
-        lines += ["", f"Vårdgivare (Care provider): {prov['name']} ({prov.get('hsa_id')}), "
-                      f"organisationsnummer {prov.get('org_no') or 'saknas (missing)'}"]
-    lines.append(f"Skapad (Created): {bundle.get('created')}")
-    return "\n".join(lines) + "\n"
+    return known
+
+
+def render_text(bundle: dict) -> str:
+    """Ready to paste into Inera's support form (templates/felanmalan.txt.j2)."""
+    return render_template("felanmalan.txt.j2", b=bundle, r=bundle["report"],
+                           known=known_problems(bundle), status_label=status_label)
 
 
 # --------------------------------------------------------------------------- archive
