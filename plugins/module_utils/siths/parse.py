@@ -97,8 +97,13 @@ def _record_from_cert(cert: x509.Certificate, source: str, owner: str | None) ->
     problems: list[str] = []
     warnings: list[str] = []
     subject = cert.subject
-    serials = name_attr(subject, NameOID.SERIAL_NUMBER)
-    cns = name_attr(subject, NameOID.COMMON_NAME)
+    serials: list[str] = []
+    cns: list[str] = []
+    for attribute in subject:  # one pass over the name (thousands of certificates)
+        if attribute.oid == NameOID.SERIAL_NUMBER:
+            serials.append(str(attribute.value))
+        elif attribute.oid == NameOID.COMMON_NAME:
+            cns.append(str(attribute.value))
     issuer, issuer_cn = issuer_text(cert.issuer)
     is_ca, key_usage, eku, ocsp_urls = False, None, None, []
     for ext in cert.extensions:
