@@ -355,7 +355,12 @@ def prepare(p: dict, base_dn: str | None, cache):
 
     loaded = load_provider(path, strict_ids=p["strict_ids"], follow_symlinks=p["follow_symlinks"],
                            symlink_roots=p["symlink_roots"])
-    view = terminal_view(loaded)  # at most 50 lines, labelled, and "… och N fel till"
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+        use_language,
+    )
+
+    with use_language(p.get("language")):  # at most 50 lines, labelled, "… och N fel till"
+        view = terminal_view(loaded)
     more = [view["more"]] if view["more"] else []
     findings = view["errors"] + view["warnings"] + more
     errors = []

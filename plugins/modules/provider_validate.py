@@ -19,8 +19,8 @@ description:
   - Every finding names the file, line, field path, a short visible excerpt of the value,
     what is wrong and what would be right.
   - Fails when there is at least one error, with the first I(print_limit) findings
-    (errors first, each labelled C(FEL) or C(VARNING)) and one line saying how many more
-    there are. Warnings do not fail.
+    (errors first, each labelled C(FEL) or C(VARNING), in English C(ERROR) or
+    C(WARNING)) and one line saying how many more there are. Warnings do not fail.
   - When there are more findings than I(print_limit) and I(report_file) is set, every
     finding is written to I(report_file) (of each kind of finding, at most 1000 are
     collected; the rest are counted).
@@ -70,6 +70,8 @@ options:
       - Where every finding is written when there are more than I(print_limit).
       - Not written when all findings fit in I(print_limit).
     type: path
+extends_documentation_fragment:
+  - webcert_siths.onboarding.language
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -147,7 +149,7 @@ lines:
   description: >-
     What to print: C(errors) and C(warnings), each a list of labelled lines (at most
     I(print_limit) in all), and C(more), the closing sentence when findings were left out
-    (else null).
+    (else null); C(failure), the line a failed validation ends with (else null).
   returned: always
   type: dict
   sample:
@@ -156,6 +158,7 @@ lines:
         (write it as name@example.se)'
     warnings: []
     more: "… och 99950 fel till. Hela listan finns i reports/hsa-validation.txt."
+    failure: null
 report_file:
   description: The file every finding was written to (only when some were left out).
   returned: when written
@@ -189,6 +192,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.descripti
     load_provider,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.presentation import (
+    failure_line,
     needs_report,
     report_text,
     terminal_view,
@@ -197,6 +201,10 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.descripti
 # Imported so that AnsiballZ ships it with the module (load_provider imports it late).
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.validate import (  # noqa: F401 pylint: disable=unused-import
     load_and_validate,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    LANGUAGE_OPTION,
+    use_language,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
     write_atomic,
@@ -233,6 +241,7 @@ def main():
             "symlink_roots": {"type": "list", "elements": "path", "default": []},
             "print_limit": {"type": "int", "default": 50},
             "report_file": {"type": "path"},
+            "language": dict(LANGUAGE_OPTION),
         },
         supports_check_mode=True,
     )
@@ -242,14 +251,16 @@ def main():
                            follow_symlinks=p["follow_symlinks"], symlink_roots=p["symlink_roots"])
     counts = {ERROR: result.count(ERROR), WARNING: result.count(WARNING)}
     report = None
-    if p["report_file"] and needs_report(result, limit):
-        try:
-            write_atomic(p["report_file"], report_text(result))
-            report = p["report_file"]
-        except OSError as exc:
-            module.warn(f"The list of findings could not be written to {p['report_file']}: "
-                        f"{exc.strerror or exc}.")
-    lines = terminal_view(result, limit, report)
+    with use_language(p["language"]):
+        if p["report_file"] and needs_report(result, limit):
+            try:
+                write_atomic(p["report_file"], report_text(result))
+                report = p["report_file"]
+            except OSError as exc:
+                module.warn(f"The list of findings could not be written to "
+                            f"{p['report_file']}: {exc.strerror or exc}.")
+        lines = terminal_view(result, limit, report)
+        lines["failure"] = failure_line(result, p["path"])
     shown = [f for f in result.findings if f.severity == ERROR][:limit]
     shown += [f for f in result.findings if f.severity == WARNING][: limit - len(shown)]
     extra = {"findings": [f.to_dict() for f in shown], "counts": counts, "lines": lines}

@@ -360,3 +360,16 @@ def test_validate_playbook_labels_errors_and_warnings_apart(tmp_path):
     assert "VARNING: units/ett.yml" in out[warnings_at:]
     assert "VARNING" not in out[errors_at:warnings_at]
     assert f"Beskrivningen {folder} har 1 fel" in out
+
+
+def test_the_labels_and_the_closing_line_follow_the_language(tmp_path):
+    folder = _flood(tmp_path, 60)
+    for language, label, more in (("sv", "FEL: ", "… och 10 fel och 1 varning till."),
+                                  ("en", "ERROR: ", "… and 10 more errors and 1 more warning.")):
+        rc, result, out = run_module("provider_validate", {"path": str(folder),
+                                                           "language": language})
+        assert rc != 0, out[:2000]
+        assert all(line.startswith(label) for line in result["lines"]["errors"])
+        assert len(result["lines"]["errors"]) == PRINT_LIMIT
+        assert result["lines"]["more"] == more
+        assert result["counts"] == {"error": 60, "warning": 1}
