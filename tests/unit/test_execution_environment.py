@@ -5,6 +5,9 @@ execution-environment.yml. A module that imports a library the image lacks fails
 at 2 a.m., on the scheduled job. These tests read the definition and the code instead:
 
 * the definition parses, is ansible-builder format version 3 and names files that exist;
+* it installs the collection from the tarball of galaxy.yml's version, its dependencies
+  coming with the `ansible` package (tests/integration/test_execution_environment_build.py
+  renders it with ansible-builder and runs its final checks);
 * bindep.txt is well-formed bindep;
 * requirements-ee.txt keeps every requirement of requirements.txt (same ranges), adds the
   WinRM Kerberos/CredSSP extras, and pins ansible-core like the definition does;
@@ -35,6 +38,10 @@ EE_REQUIREMENTS = ROOT / "requirements-ee.txt"
 # Import name (top-level package) -> distribution that provides it.
 IMPORT_TO_DISTRIBUTION = {
     "ldap3": "ldap3",
+    "ldap": "python-ldap",
+    "ldif": "python-ldap",
+    "ldapurl": "python-ldap",
+    "openpyxl": "openpyxl",
     "cryptography": "cryptography",
     "yaml": "pyyaml",
     "jinja2": "jinja2",
@@ -209,13 +216,29 @@ def test_definition_parses_as_builder_version_3():
 
 def test_definition_names_files_that_exist():
     deps = load_ee()["dependencies"]
-    named = [deps["python"], deps["system"], deps["galaxy"]]
-    assert named == ["requirements-ee.txt", "bindep.txt", "collections/requirements.yml"]
+    named = [deps["python"], deps["system"]]
+    assert named == ["requirements-ee.txt", "bindep.txt"]
     for rel in named:
         assert (ROOT / rel).is_file(), f"execution-environment.yml names {rel}, which is missing"
 
 
+def test_definition_installs_the_built_collection_of_this_version():
+    """The galaxy stage installs the tarball `make collection` builds (galaxy.yml's version)."""
+    ee = load_ee()
+    meta = yaml.safe_load((ROOT / "galaxy.yml").read_text(encoding="utf-8"))
+    tarball = f"{meta['namespace']}-{meta['name']}-{meta['version']}.tar.gz"
+    (copied,) = ee["additional_build_files"]
+    assert copied == {"src": f"build/{tarball}", "dest": "collections"}
+    assert ee["dependencies"]["galaxy"] == {
+        "collections": [{"name": f"collections/{tarball}", "type": "file"}]}
+    # Its dependencies come with the `ansible` package, not from Galaxy.
+    assert ee["build_arg_defaults"]["ANSIBLE_GALAXY_CLI_COLLECTION_OPTS"] == "--no-deps"
+    assert "ansible" in read_requirements(EE_REQUIREMENTS)
+    assert set(meta["dependencies"]) <= galaxy_collections(ROOT)
+
+
 def test_galaxy_requirements_have_the_windows_collections():
+    # collections/requirements.yml: for control nodes with ansible-core alone (not the EE).
     assert {"ansible.windows", "community.windows", "community.general"} <= \
         galaxy_collections(ROOT)
 
