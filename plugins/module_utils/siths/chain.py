@@ -497,7 +497,7 @@ class Verifier:
                                   date=record.not_before.date().isoformat())))
         if self.now > record.not_after:
             found.append(_error("expired", _("expired on %(date)s",
-                                                  date=record.not_after.date().isoformat()),
+                                             date=record.not_after.date().isoformat()),
                                 _(NEW_CARD)))
         days_left = (record.not_after - self.now).days
         if 0 <= days_left <= self.warn_days and self.now <= record.not_after:
