@@ -3,6 +3,7 @@
     {{ hsa_plan | drift_report(siths_result, readiness_result, language='sv') }} -> report
     {{ report | drift_junit }}                                      -> JUnit XML (str)
     {{ report | drift_summary }}                                    -> drift.json (dict)
+    {{ report | drift_text(hsa.summary, junit_path, json_path, language='sv') }} -> lines
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.d
     build_drift,
     render_junit,
     summary_json,
+    summary_lines,
 )
 
 
@@ -32,6 +34,12 @@ def drift_report(hsa, certificates=None, readiness=None, fail_on_expiring=True, 
                            fail_on_expiring=bool(fail_on_expiring), generated=generated)
 
 
+def drift_text(report, hsa_summary=None, junit_path="", json_path="", language=None):
+    """The lines the drift job prints at the end, in ``language``."""
+    with use_language(language):
+        return summary_lines(report, hsa_summary, junit_path, json_path)
+
+
 def drift_junit(report, name="webcert-drift"):
     return render_junit(report, name)
 
@@ -43,4 +51,4 @@ def drift_summary(report):
 class FilterModule:
     def filters(self):
         return {"drift_report": drift_report, "drift_junit": drift_junit,
-                "drift_summary": drift_summary}
+                "drift_summary": drift_summary, "drift_text": drift_text}

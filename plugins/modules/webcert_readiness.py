@@ -187,6 +187,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
     LANGUAGE_OPTION,
     _,
+    ngettext,
     use_language,
 )
 
@@ -238,15 +239,18 @@ def read_json_report(module, path, label):
     if not path:
         return None
     if not os.path.isfile(path):
-        module.warn(f"{label} {path} does not exist; it is treated as not checked")
+        module.warn(_("%(label)s %(path)s does not exist; it is treated as not checked",
+                      label=label, path=path))
         return None
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except (OSError, ValueError) as exc:
-        module.fail_json(msg=f"{label} {path} could not be read as JSON: {exc}", changed=False)
+        module.fail_json(msg=_("%(label)s %(path)s could not be read as JSON: %(error)s",
+                               label=label, path=path, error=exc), changed=False)
     if not isinstance(data, dict):
-        module.fail_json(msg=f"{label} {path} is not a JSON object", changed=False)
+        module.fail_json(msg=_("%(label)s %(path)s is not a JSON object", label=label,
+                               path=path), changed=False)
     return data
 
 
@@ -266,19 +270,26 @@ def main() -> None:
     p = module.params
     if IMPORT_ERROR is not None:
         module.fail_json(msg=f"the toolkit's module_utils could not be imported: {IMPORT_ERROR}")
+    with use_language(p["language"]):
+        run(module, p)
 
+
+def run(module, p) -> None:
     try:
         today = dt.date.fromisoformat(p["today"]) if p["today"] else dt.date.today()
     except ValueError:
-        module.fail_json(msg=f"today: {p['today']!r} is not a date (write YYYY-MM-DD)")
+        module.fail_json(msg=_("today: %(value)s is not a date (write YYYY-MM-DD)",
+                               value=repr(p["today"])))
 
     loaded = load_provider(p["provider_path"], strict_ids=p["strict_ids"])
     findings = [str(f) for f in loaded.findings]
     errors = [str(f) for f in loaded.errors]
     if errors or loaded.model is None:
         module.fail_json(
-            msg=f"the provider description has {len(errors)} error(s); no report was made:\n"
-            + "\n".join(errors), findings=findings, changed=False, report_files={})
+            msg=ngettext("The provider description has %(num)s error; no report was made:",
+                         "The provider description has %(num)s errors; no report was made:",
+                         len(errors)) + "\n" + "\n".join(errors),
+            findings=findings, changed=False, report_files={})
 
     certificates = read_json_report(module, p["siths_report"], "siths_report")
     workstations = read_json_report(module, p["workstation_report"], "workstation_report")
@@ -338,7 +349,7 @@ def main() -> None:
         "fail_hint": fail_hint,
     }
     if data["exit"]["failed"] and not p["warn_only"]:
-        module.fail_json(msg=data["exit"]["message"] + " (set warn_only to only report)",
+        module.fail_json(msg=data["exit"]["message"] + " " + _("(set warn_only to only report)"),
                          **result)
     module.exit_json(msg=data["exit"]["message"], **result)
 

@@ -166,6 +166,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
     LANGUAGE_OPTION,
+    _,
     use_language,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
@@ -215,7 +216,8 @@ def read_json(module, path, label):
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except (OSError, ValueError) as exc:
-        module.fail_json(msg=f"{label} {path} could not be read as JSON: {exc}")
+        module.fail_json(msg=_("%(label)s %(path)s could not be read as JSON: %(error)s",
+                               label=label, path=path, error=exc))
     return data if isinstance(data, dict) else None
 
 
@@ -234,7 +236,7 @@ def run(module, p) -> None:
                                   p["time"], p["host"], now, strict_ids=p["strict_ids"],
                                   timezone=p["timezone"])
     if errors:
-        module.fail_json(msg="the fault report inputs are wrong; nothing was written:\n"
+        module.fail_json(msg=_("The fault report inputs are wrong; nothing was written:") + "\n"
                          + "\n".join(str(e) for e in errors),
                          errors=[str(e) for e in errors])
 

@@ -228,7 +228,7 @@ def test_filter_plugin_exposes_the_filters_and_treats_skipped_as_not_run():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     filters = mod.FilterModule().filters()
-    assert set(filters) == {"drift_report", "drift_junit", "drift_summary"}
+    assert set(filters) == {"drift_report", "drift_junit", "drift_summary", "drift_text"}
     report = filters["drift_report"]({"skipped": True}, CLEAN["certificates"],
                                      CLEAN["readiness"])
     assert report["summary"]["checks_not_run"] == 1
@@ -268,3 +268,17 @@ def test_drift_messages_are_swedish_by_default():
     assert report["message"].startswith("Avvikelser eller hinder")
     assert "i HSA skiljer sig från beskrivningen" in \
         suites(report)["hsa-directory"]["cases"][0]["message"]
+
+
+def test_the_printed_summary_names_the_reports_in_the_chosen_language():
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.drift import (
+        summary_lines,
+    )
+
+    report = build_drift(**CLEAN)
+    lines = summary_lines(report, "Plan: nothing to do", "d/drift-junit.xml", "d/drift.json")
+    assert lines == [report["message"], "HSA directory: Plan: nothing to do",
+                     "Reports: d/drift-junit.xml, d/drift.json"]
+    with use_language("sv"):
+        assert summary_lines(report, None, "j", "x")[1:] == ["HSA-katalogen: inget resultat",
+                                                               "Rapporter: j, x"]

@@ -330,6 +330,16 @@ def summary_json(report: dict) -> dict:
             "findings": findings}
 
 
+def summary_lines(report: dict, hsa_summary: str | None, junit_path: str,
+                  json_path: str) -> list[str]:
+    """What the drift job prints at the end (in the current language)."""
+    return [
+        report["message"],
+        _("HSA directory: %(summary)s", summary=hsa_summary or _("no result")),
+        _("Reports: %(junit)s, %(json)s", junit=junit_path, json=json_path),
+    ]
+
+
 def render_junit(report: dict, name: str = "webcert-drift") -> str:
     """JUnit XML (the common Jenkins/GitLab/AWX schema) of a ``build_drift`` report."""
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
