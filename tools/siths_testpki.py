@@ -36,6 +36,7 @@ import http.server
 import json
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -462,7 +463,8 @@ class OcspResponder:
     OCSPSigning), ``delegated_no_eku``, ``delegated_other_ca`` (a responder certificate
     from another CA), ``stale`` (nextUpdate passed), ``wrong_signer``
     (signed by an unrelated key), ``no_nonce`` (nonce not echoed), ``wrong_nonce``,
-    ``error`` (an ``internalError`` response). ``requests`` counts the requests served.
+    ``error`` (an ``internalError`` response), ``hang`` (answers after ``hang_seconds``).
+    ``requests`` counts the requests served.
     """
 
     def __init__(self, pki: TestPki, cas: list[Ca] | None = None,
@@ -472,6 +474,7 @@ class OcspResponder:
         self.behaviour = behaviour
         self.statuses: dict[int, str] = {}
         self.requests = 0
+        self.hang_seconds = 3.0
         self._lock = threading.Lock()
         self._server: http.server.ThreadingHTTPServer | None = None
         self._delegates: dict[str, tuple[x509.Certificate, PrivateKey]] = {}
@@ -494,6 +497,8 @@ class OcspResponder:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                if responder.behaviour == "hang":  # slower than any client's timeout
+                    time.sleep(responder.hang_seconds)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = responder.answer(self.rfile.read(length))
                 self.send_response(200)
@@ -507,6 +512,9 @@ class OcspResponder:
 
         class Server(http.server.ThreadingHTTPServer):
             request_queue_size = 128  # many clients at once (the bench asks 16 in parallel)
+
+            def handle_error(self, request, client_address) -> None:
+                pass  # a client that gave up (timeout) is part of the tests
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

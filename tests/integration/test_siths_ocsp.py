@@ -152,6 +152,15 @@ def test_an_unreachable_responder_is_a_warning_within_the_timeout(pki, trust):
     assert "could not be reached" in f["it"] and url in f["it"]
 
 
+def test_a_responder_slower_than_the_timeout_is_a_warning(pki, trust, responder):
+    responder.behaviour = "hang"
+    start = time.monotonic()
+    p = run(pki, trust, timeout=1.0)
+    assert time.monotonic() - start < responder.hang_seconds * 2  # not one wait per retry
+    assert p["status"] == "warning"
+    assert "could not be reached" in finding(p, "revocation_unknown")["it"]
+
+
 def test_a_certificate_without_an_ocsp_address_in_ocsp_mode(pki, trust):
     person = PersonRef("SE5565594230-O9002", "No Aia")
     recs = [r for c in pki.person(person.hsa_id, person.full_name)
