@@ -6,7 +6,8 @@ defaults, required, choices, elements). Not checked there, and checked here:
 
 * ansible-doc finds every module by its FQCN through this checkout's ansible.cfg (the
   ``.cache/collections`` link), which is how people working on the toolkit read the docs;
-* EXAMPLES call the module, and always by its FQCN, as the playbooks must.
+* EXAMPLES call the module, and always by its FQCN, as the playbooks must;
+* README.md lists every module (by FQCN) and every playbook.
 """
 
 from __future__ import annotations
@@ -52,3 +53,12 @@ def test_examples_call_the_module_by_its_fqcn(name):
              if key == name or key.endswith("." + name)]
     assert calls, f"{name}: no example calls the module"
     assert set(calls) == {FQCN + name}, f"{name}: examples call {sorted(set(calls))}"
+
+
+def test_the_readme_lists_every_module_and_playbook():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in MODULES:
+        assert f"`{FQCN}{name}`" in readme, f"README.md does not list the module {name}"
+    for playbook in sorted((ROOT / "playbooks").glob("*.yml")):
+        assert f"`playbooks/{playbook.name}`" in readme, \
+            f"README.md does not list playbooks/{playbook.name}"
