@@ -232,3 +232,45 @@ def test_hostile_text_stays_text_and_not_expected_people_are_not_red(report, tmp
         "Not expected to use Webcert"
     assert label in dom
     assert NORR in dom
+
+
+INTERACT = """<script>(function(){
+ function visible(){var out=[];Array.prototype.forEach.call(
+  document.querySelectorAll('#people-table tbody tr'),function(tr){
+   if(!tr.hidden){out.push(tr.getAttribute('data-hsa-id'));}});return out;}
+ function choose(sel,value){var el=document.querySelector(sel);el.value=value;
+  el.dispatchEvent(new Event('change'));}
+ var r={};
+ choose('[data-filter-unit="people-table"]','%(unit)s'); r.unit=visible();
+ choose('[data-filter-status="people-table"]','blocked'); r.unit_blocked=visible();
+ choose('[data-filter-unit="people-table"]',''); choose('[data-filter-status="people-table"]','');
+ r.all=visible();
+ var th=document.querySelectorAll('#people-table thead th')[1];
+ th.click(); r.sorted=visible(); r.sort=th.getAttribute('aria-sort');
+ r.count=document.querySelector('[data-count="people-table"]').textContent;
+ var out=document.createElement('pre');out.id='interact';out.textContent=JSON.stringify(r);
+ document.body.appendChild(out);
+})();</script>"""
+
+
+def test_filter_by_unit_and_status_and_sort_in_the_browser(report, tmp_path):
+    page = report["dir"] / "interact.html"
+    script = INTERACT.replace("%(unit)s", SODER)
+    page.write_text(report["page"].read_text(encoding="utf-8").replace(
+        "</body>", script + "</body>"), encoding="utf-8")
+    r = run_chromium(tmp_path, "--dump-dom", page.as_uri())
+    assert r.returncode == 0, r.stderr[-2000:]
+    found = re.search(r'<pre id="interact">(.*?)</pre>', r.stdout, re.S)
+    assert found, r.stdout[-2000:]
+    got = json.loads(htmllib.unescape(found.group(1)))
+    people = report["data"]["people"]
+    at_soder = sorted(p["hsa_id"] for p in people
+                      if SODER in p["unit_ids"] or p.get("home_unit") == SODER)
+    assert at_soder and sorted(got["unit"]) == at_soder
+    blocked = sorted(p["hsa_id"] for p in people if p["hsa_id"] in at_soder
+                     and p["shown_status"] == "blocked")
+    assert sorted(got["unit_blocked"]) == blocked
+    assert len(got["all"]) == len(people)
+    by_name = [p["hsa_id"] for p in sorted(people, key=lambda p: p["name"].casefold())]
+    assert got["sort"] == "ascending" and got["sorted"][:3] == by_name[:3]
+    assert got["count"].startswith(str(len(people)))
