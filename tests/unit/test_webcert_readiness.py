@@ -367,3 +367,15 @@ def test_certificate_findings_bring_their_own_fix_and_it_detail():
     first = doc["problems"][0]
     assert first["fix"].startswith("The person needs a new SITHS card")
     assert "CRL http://crl.example/siths.crl" in first["it"] and "siths.yml" in first["it"]
+
+
+def test_the_same_finding_for_both_certificates_of_a_card_is_said_once():
+    both = certs((DOC, "warning", [], ["authentication certificate: expires in 12 days",
+                                      "signing certificate: expires in 12 days"]),
+                 (NURSE, "ok", [], []))
+    same = {"code": "expiring", "severity": "warning", "message": "expires in 12 days",
+            "fix": "Order a new card.", "it": ""}
+    both["people"][0]["findings"] = [dict(same, certificate="auth"),
+                                     dict(same, certificate="sign")]
+    doc = by_id(run(base_desired(), certificates=both), DOC)
+    assert messages(doc, "warnings").count("expires in 12 days") == 1

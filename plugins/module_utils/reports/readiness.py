@@ -80,6 +80,17 @@ def where(obj) -> str:
     return f"{origin.file}:{origin.line}" if origin.line else origin.file
 
 
+def unique(findings: list[dict]) -> list[dict]:
+    """Each finding once (the same words for both certificates of a card say it once)."""
+    seen, out = set(), []
+    for f in findings:
+        key = (f["message"], f["fix"], f.get("it", ""))
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
 def _status(problems, warnings) -> str:
     if problems:
         return BLOCKED
@@ -620,6 +631,7 @@ def person_readiness(hsa_id: str, dperson, aperson, desired, actual, today: date
             _("Add %(hsa_id)s to people in the provider description.", hsa_id=hsa_id)))
 
     rehab_units = unit_ids if role is not None and role.role == "LAKARE" else []
+    problems, warnings = unique(problems), unique(warnings)
     status = _status(problems, warnings)
     shown = status if uses_webcert else NOT_EXPECTED
     return {
