@@ -103,7 +103,7 @@ def test_warn_only_passes(loaded):
     box, tmp = loaded
     r = playbook(box, tmp, "readiness.yml", "-e", "readiness_warn_only=true")
     assert r.returncode == 0, r.stdout[-3000:]
-    assert "5 blockerade" in r.stdout
+    assert "blockerade: 5" in r.stdout
 
 
 def test_check_mode_writes_no_report(loaded, tmp_path):
