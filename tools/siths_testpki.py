@@ -497,6 +497,8 @@ class OcspResponder:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                with responder._lock:
+                    responder.requests += 1
                 if responder.behaviour == "hang":  # slower than any client's timeout
                     time.sleep(responder.hang_seconds)
                 length = int(self.headers.get("Content-Length") or 0)
@@ -535,8 +537,6 @@ class OcspResponder:
         return None
 
     def answer(self, data: bytes) -> bytes:
-        with self._lock:
-            self.requests += 1
         try:
             req = ocsp.load_der_ocsp_request(data)
         except ValueError:

@@ -161,6 +161,25 @@ def test_a_responder_slower_than_the_timeout_is_a_warning(pki, trust, responder)
     assert "could not be reached" in finding(p, "revocation_unknown")["it"]
 
 
+def test_an_unreachable_responder_costs_a_few_timeouts_not_one_per_certificate(pki, trust,
+                                                                              responder):
+    responder.behaviour = "hang"
+    people, recs = [], []
+    for n in range(20):
+        person = PersonRef(f"SE5565594230-H{n:04d}", f"Hang {n}")
+        people.append(person)
+        recs += [r for c in pki.person(person.hsa_id, person.full_name)
+                 for r in parse_certificates(c.pem(), "file:x")]
+    client = OcspClient(NOW, timeout=0.5, workers=2)
+    start = time.monotonic()
+    report = verify(people, recs, trust, None, NOW, revocation="ocsp", ocsp=client,
+                    require_status=True)
+    assert time.monotonic() - start < 10  # 40 certificates x 0.5 s / 2 workers would be 10 s
+    assert report["summary"]["warning"] == 20
+    assert responder.requests < 10
+    assert any("not asked again" in f["it"] for p in report["people"] for f in p["findings"])
+
+
 def test_a_certificate_without_an_ocsp_address_in_ocsp_mode(pki, trust):
     person = PersonRef("SE5565594230-O9002", "No Aia")
     recs = [r for c in pki.person(person.hsa_id, person.full_name)

@@ -11,13 +11,16 @@ a different nonce is refused).
 
 ``OcspClient`` is the I/O edge: HTTP POST to the certificate's AIA address with a
 timeout, one request per certificate, answers cached for the run, many requests in
-parallel (``prefetch``).
+parallel (``prefetch``). A responder that cannot be reached ``GIVE_UP_AFTER`` times in a
+row is not asked again in the run, so an unreachable responder costs a few timeouts,
+not one per certificate.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -37,6 +40,7 @@ DEFAULT_TIMEOUT = 5.0
 CLOCK_SKEW = dt.timedelta(minutes=5)
 MAX_AGE = dt.timedelta(days=1)  # for responses without nextUpdate
 MAX_RESPONSE_BYTES = 1024 * 1024
+GIVE_UP_AFTER = 3  # consecutive connection failures or timeouts of one responder
 
 GOOD = "good"
 REVOKED = "revoked"
@@ -181,6 +185,11 @@ class OcspClient:
         self.workers = workers
         self.use_nonce = use_nonce
         self._cache: dict[tuple[bytes, int], OcspStatus] = {}
+        # a responder that failed to answer GIVE_UP_AFTER times in a row is not asked again
+        # in this run (10,000 certificates must not wait 10,000 timeouts)
+        self._failures: dict[str, int] = {}
+        self._down: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def _key(self, cert: x509.Certificate, issuer: x509.Certificate) -> tuple[bytes, int]:
         return (issuer.fingerprint(hashes.SHA256()), cert.serial_number)
@@ -208,11 +217,23 @@ class OcspClient:
             for key, future in futures.items():
                 self._cache[key] = future.result()
 
+    def _failed(self, url: str, reason: str) -> None:
+        with self._lock:
+            self._failures[url] = self._failures.get(url, 0) + 1
+            if self._failures[url] >= GIVE_UP_AFTER:
+                self._down[url] = (f"the responder could not be reached ({reason}); after "
+                                   f"{GIVE_UP_AFTER} failures in a row it was not asked again")
+
     def _ask(self, cert: x509.Certificate, issuer: x509.Certificate, urls: list[str]) -> OcspStatus:
         last = OcspStatus(FAILED, "", "the certificate names no OCSP responder")
         for url in urls:
             if not url.lower().startswith(("http://", "https://")):
                 last = OcspStatus(FAILED, url, "the OCSP address is not an http(s) URL")
+                continue
+            with self._lock:
+                down = self._down.get(url)
+            if down is not None:
+                last = OcspStatus(FAILED, url, down)
                 continue
             nonce = os.urandom(16) if self.use_nonce else None
             request = build_request(cert, issuer, nonce)
@@ -227,7 +248,10 @@ class OcspClient:
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 reason = getattr(exc, "reason", exc)
                 last = OcspStatus(FAILED, url, f"the responder could not be reached ({reason})")
+                self._failed(url, str(reason))
                 continue
+            with self._lock:
+                self._failures[url] = 0
             if len(data) > MAX_RESPONSE_BYTES:
                 last = OcspStatus(FAILED, url, "the answer is too large for an OCSP response")
                 continue
