@@ -2,8 +2,8 @@
 ldap:// without StartTLS is refused unless allowed; a client certificate binds, and a
 client certificate with the right name from another CA does not.
 
-Certificates are made here with ``cryptography``; the private servers get them in their
-``tls/`` folder before slapd starts.
+Certificates are made with the test PKI's builders (tools/siths_testpki.py); the private
+servers get them in their ``tls/`` folder before slapd starts.
 """
 
 from __future__ import annotations
@@ -16,48 +16,28 @@ import hsa_sandbox as sb
 import pytest
 from adversarial_support import hsa_entries, ldap_args, provider_files, run_module, write_tree
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from siths_testpki import ca_certificate, make_name, new_key, pem_of, tls_leaf
 
 NOW = dt.datetime.now(dt.UTC)
 
 
-def _name(cn: str, org: str = "Sandbox") -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "SE"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _pem(obj) -> bytes:
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM)
-    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+_pem = pem_of
 
 
 def new_ca(cn: str):
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(_name(cn, "Other CA")).issuer_name(
-        _name(cn, "Other CA")).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(key, hashes.SHA256()))
+    key = new_key()
+    cert = ca_certificate(make_name(cn, "Other CA"), key, not_before=NOW - dt.timedelta(days=1),
+                          not_after=NOW + dt.timedelta(days=30), path_length=0)
     return cert, key
 
 
 def leaf(ca_cert, ca_key, cn: str, *, eku, san=None, days=(-1, 30)):
-    key = ec.generate_private_key(ec.SECP256R1())
-    b = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(ca_cert.subject)
-         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-         .not_valid_before(NOW + dt.timedelta(days=days[0]))
-         .not_valid_after(NOW + dt.timedelta(days=days[1]))
-         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-         .add_extension(x509.ExtendedKeyUsage([eku]), critical=False))
-    if san:
-        b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
-    return b.sign(ca_key, hashes.SHA256()), key
+    key, cert = tls_leaf(ca_cert, ca_key, cn, eku, san=san,
+                         not_before=NOW + dt.timedelta(days=days[0]),
+                         not_after=NOW + dt.timedelta(days=days[1]))
+    return cert, key
 
 
 def _load_ca(tls: Path):
