@@ -162,3 +162,14 @@ def test_a_broken_description_fails_with_file_and_line(installed):
     assert proc.returncode != 0, out
     assert f"units/norr.yml:{number}" in out
     assert "email" in out
+
+
+def test_every_playbook_passes_a_syntax_check_by_its_collection_name(installed):
+    names = sorted(p.stem for p in (ROOT / "playbooks").glob("*.yml"))
+    proc = run_playbook(installed, "--syntax-check",
+                        *(f"webcert_siths.onboarding.{name}" for name in names))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    installed_playbooks = (installed["collections"] / "ansible_collections" / "webcert_siths"
+                           / "onboarding" / "playbooks")
+    for name in names:  # each found in the installed collection, not in this checkout
+        assert f"playbook: {installed_playbooks / name}.yml" in proc.stdout, name
