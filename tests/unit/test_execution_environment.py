@@ -11,7 +11,7 @@ at 2 a.m., on the scheduled job. These tests read the definition and the code in
 * bindep.txt is well-formed bindep;
 * requirements-ee.txt keeps every requirement of requirements.txt (same ranges), adds the
   WinRM Kerberos/CredSSP extras, and pins ansible-core like the definition does;
-* every third-party import in library/*.py and plugins/**/*.py is provided by a
+* every third-party import in plugins/**/*.py is provided by a
   distribution listed in requirements-ee.txt (ansible.* by ansible-core, collections by
   collections/requirements.yml, project module_utils by the project itself).
 """
