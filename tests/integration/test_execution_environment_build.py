@@ -8,6 +8,8 @@ does what can be done without them, with the files of a real render:
   context, installed by the galaxy stage without Galaxy, the final checks);
 * the galaxy stage's install commands, run here against a temporary folder standing in for
   ``/usr/share/ansible``, install the collection from the rendered context;
+* ansible-builder's own checks (check_galaxy, check_ansible) and the builder stage's
+  introspection of requirements run here too;
 * every RUN step that execution-environment.yml appends to the final stage runs here, with
   this machine's Python for ``/usr/bin/python3.11`` and the temporary collections folder.
 """
@@ -85,10 +87,19 @@ def rendered(tmp_path_factory) -> dict:
 
 def in_this_machine(command: str, rendered: dict) -> str:
     """A RUN command with the image's paths replaced by this machine's."""
+    command = command.replace("$PYCMD", sys.executable)
     for name, value in rendered["args"].items():
         command = command.replace(f"${name}", value)
     return (command.replace(IMAGE_PYTHON, sys.executable)
-            .replace(IMAGE_ANSIBLE, str(rendered["image"])))
+            .replace(IMAGE_ANSIBLE, str(rendered["image"]))
+            .replace("/output/scripts/", f"{rendered['context']}/_build/scripts/")
+            .replace("/tmp/src/", f"{rendered['image'].parent}/src/"))
+
+
+def step(rendered: dict, stage: str, contains: str) -> str:
+    (found,) = [line[4:] for line in rendered["stages"][stage]
+                if line.startswith("RUN ") and contains in line]
+    return found
 
 
 def run(command: str, rendered: dict, cwd: Path) -> subprocess.CompletedProcess:
@@ -159,17 +170,43 @@ def test_the_galaxy_stage_installs_the_collection_without_galaxy(installed):
     assert (target / "onboarding" / "MANIFEST.json").is_file()
 
 
-@pytest.mark.parametrize("step", appended_steps())
-def test_every_appended_final_step_passes_here(installed, step):
-    proc = run(in_this_machine(step, installed), installed, installed["workdir"])
-    assert proc.returncode == 0, f"{step}\n{proc.stdout}{proc.stderr}"
+def test_the_builder_scripts_checks_pass_here(installed):
+    # galaxy stage: ansible-galaxy works; final stage: ansible and ansible-runner are there.
+    for stage, contains in (("galaxy", "check_galaxy"), ("final", "check_ansible")):
+        command = step(installed, stage, contains)
+        proc = run(in_this_machine(command, installed), installed, installed["workdir"])
+        assert proc.returncode == 0, f"{command}\n{proc.stdout}{proc.stderr}"
+
+
+def test_the_builder_stage_introspection_merges_the_requirements(installed):
+    # The builder stage reads requirements-ee.txt, bindep.txt and those the installed
+    # collections ship (ours ships bindep.txt), for the wheels and packages of the image.
+    command = step(installed, "builder", "introspect.py introspect")
+    collections = installed["image"] / "collections"
+    proc = run(f"{in_this_machine(command, installed)} {collections}", installed,
+               installed["context"] / "_build")
+    assert proc.returncode == 0, f"{command}\n{proc.stdout}{proc.stderr}"
+    src = installed["image"].parent / "src"
+    pip = (src / "requirements.txt").read_text(encoding="utf-8")
+    for wanted in ("ansible>=12.0,<13", "python-ldap", "pywinrm[kerberos,credssp]", "cryptography"):
+        assert wanted in pip, wanted
+    bindep = (src / "bindep.txt").read_text(encoding="utf-8")
+    for wanted in ("krb5-devel", "openldap-devel", "openldap-clients", "cyrus-sasl-devel"):
+        assert wanted in bindep, wanted
+    assert "webcert_siths.onboarding" in bindep  # the collection's own bindep.txt was read
+
+
+@pytest.mark.parametrize("command", appended_steps())
+def test_every_appended_final_step_passes_here(installed, command):
+    proc = run(in_this_machine(command, installed), installed, installed["workdir"])
+    assert proc.returncode == 0, f"{command}\n{proc.stdout}{proc.stderr}"
 
 
 def test_the_collection_checks_fail_for_a_missing_collection(installed):
     # `ansible-galaxy collection list NAME` alone exits 0 when NAME is missing, and the old
     # step with three names in one call was a usage error: both must not pass for a check.
-    (step,) = [s for s in appended_steps() if "list community.general" in s]
-    missing = step.replace("community.general", "community.nothere").replace(
+    (general,) = [s for s in appended_steps() if "list community.general" in s]
+    missing = general.replace("community.general", "community.nothere").replace(
         "community\\.general", "community\\.nothere")
     assert run(in_this_machine(missing, installed), installed, installed["workdir"]).returncode
     old = "ansible-galaxy collection list ansible.windows community.windows community.general"
