@@ -122,7 +122,7 @@ def test_hsa_plan_in_check_mode_under_ansible_runner(tmp_path, hsa_sandbox):
     stats = job.stats
     assert stats["failures"] == {} and stats["ok"]["localhost"] >= 2
     plans = job.task_results("runner_on_ok",
-                             "Validate, plan and apply (or export) the directory changes")
+                             "Validate and plan the directory changes (nothing is written yet)")
     assert len(plans) == 1
     plan = plans[0]
     assert plan["counts"]["add"] > 0 and plan["counts"]["delete"] == 0
