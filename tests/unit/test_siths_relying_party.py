@@ -245,8 +245,13 @@ def test_the_table_names_the_kind_of_card(pki, trust):
             + pki.person("SE5565594230-R0021", "Or Din") for r in parse_certificates(c.pem(), "f")]
     lines = render_table(verify(people, recs, trust, None, NOW))
     assert "Card" in lines[0].split()
+    assert any("SE5565594230-R0020" in x and "reserve card" in x for x in lines)
+    assert any("SE5565594230-R0021" in x and "SITHS card" in x for x in lines)
+    with use_language("sv"):  # in Swedish, in the words of Inera's guide
+        lines = render_table(verify(people, recs, trust, None, NOW))
     assert any("SE5565594230-R0020" in x and "reservkort" in x for x in lines)
     assert any("SE5565594230-R0021" in x and "SITHS-kort" in x for x in lines)
+    assert "2 personer: 2 ok" in lines[-1], lines
 
 
 def test_a_revoked_certificate_says_a_new_card_is_needed(pki, trust):

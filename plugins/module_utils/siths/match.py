@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n.core import N_, _, ngettext
 from .chain import DEFAULT_CRL_GRACE_DAYS, DEFAULT_WARN_DAYS, CertCheck, Verifier
 from .crl import CrlIndex
 from .moments import aware
@@ -78,15 +79,24 @@ def cert_dict(
     }
 
 
-NO_CERT_FIX = (
+NO_CERT_FIX = N_(
     "Publish the card's certificates on the person's HSA entry, or collect them from the "
     "workstations, and check the HSA-id."
 )
-MISSING_FIX = "Export both certificates from the card, or have the card checked."
-HSA_ID_FIX = (
+MISSING_FIX = N_("Export both certificates from the card, or have the card checked.")
+HSA_ID_FIX = N_(
     "Correct the HSA-id in the provider description (siths.serial_number if the card "
     "deliberately carries another id), or replace the card."
 )
+# A finding of the person's chosen certificate, labelled with which one it is.
+LABELLED = {
+    "auth": N_("authentication certificate: %(text)s"),
+    "sign": N_("signing certificate: %(text)s"),
+}
+MISSING = {
+    "auth": N_("no authentication certificate found (key usage digitalSignature)"),
+    "sign": N_("no signing certificate found (key usage nonRepudiation)"),
+}
 
 
 def _fold(text: str | None) -> str:
@@ -227,8 +237,11 @@ def verify(
         input_problems.append({
             "source": "revocation",
             "severity": "warning",
-            "message": f"{verifier.unchecked} certificate(s) name no OCSP responder and no CRLs "
-            "were supplied: their revocation status was not checked.",
+            "message": ngettext(
+                "%(num)s certificate names no OCSP responder and no CRLs were supplied: its "
+                "revocation status was not checked.",
+                "%(num)s certificates name no OCSP responder and no CRLs were supplied: their "
+                "revocation status was not checked.", verifier.unchecked),
         })
     return {
         "generated": now.isoformat(),
@@ -259,14 +272,19 @@ def _person_entry(
     for idx, check in found:
         rec = check.record
         if not rec.readable:
-            warnings.append(f"unreadable certificate at {rec.source}: {'; '.join(rec.problems)}")
+            warnings.append(_("unreadable certificate at %(source)s: %(problems)s",
+                              source=rec.source, problems="; ".join(rec.problems)))
             continue
         extra: tuple[str, ...] = ()
         if _fold(rec.serial_number) != _fold(expected):
-            shown = mask_personnummer(rec.serial_number) if rec.serial_number else "missing"
-            extra = (
-                f"HSA-id in the certificate (subject serialNumber) is {shown}, expected {expected}",
-            )
+            if rec.serial_number:
+                text = _("HSA-id in the certificate (subject serialNumber) is %(found)s, "
+                         "expected %(expected)s", found=mask_personnummer(rec.serial_number),
+                         expected=expected)
+            else:
+                text = _("the certificate has no HSA-id (subject serialNumber), expected "
+                         "%(expected)s", expected=expected)
+            extra = (text,)
         cand = _Candidate(check, extra)
         index_of[id(cand)] = idx
         if rec.usage == "auth":
@@ -274,33 +292,32 @@ def _person_entry(
         elif rec.usage == "sign":
             signs.append(cand)
         else:
-            warnings.append(
-                f"certificate at {rec.source} has no authentication or signing key usage — not used"
-            )
+            warnings.append(_("certificate at %(source)s has no authentication or signing key "
+                              "usage — not used", source=rec.source))
     auth, sign = _pick_pair(auths, signs)
     findings: list[dict[str, str]] = []
     if not auths and not signs:
-        problems.append(
+        problems.append(_(
             "no SITHS certificate found (looked on the directory entry, in the "
             "certificate files and in host stores)"
-        )
+        ))
         findings.append({"certificate": "", "code": "no_certificate", "severity": "error",
-                         "message": problems[-1], "fix": NO_CERT_FIX, "it": ""})
+                         "message": problems[-1], "fix": _(NO_CERT_FIX), "it": ""})
     else:
         for usage, chosen in (("auth", auth), ("sign", sign)):
-            label = USAGE_TEXT[usage]
             if chosen is None:
                 ku = "nonRepudiation" if usage == "sign" else "digitalSignature"
-                problems.append(f"no {label} found (key usage {ku})")
+                problems.append(_(MISSING[usage]))
                 findings.append({"certificate": usage, "code": "missing_" + usage,
                                  "severity": "error", "message": problems[-1],
-                                 "fix": MISSING_FIX, "it": f"keyUsage {ku}"})
+                                 "fix": _(MISSING_FIX), "it": f"keyUsage {ku}"})
                 continue
-            problems.extend(f"{label}: {p}" for p in chosen.extra + chosen.check.problems)
-            warnings.extend(f"{label}: {w}" for w in chosen.check.warnings)
+            problems.extend(_(LABELLED[usage], text=p)
+                            for p in chosen.extra + chosen.check.problems)
+            warnings.extend(_(LABELLED[usage], text=w) for w in chosen.check.warnings)
             for text in chosen.extra:
                 findings.append({"certificate": usage, "code": "hsa_id", "severity": "error",
-                                 "message": text, "fix": HSA_ID_FIX, "it": ""})
+                                 "message": text, "fix": _(HSA_ID_FIX), "it": ""})
             findings.extend(dict(f.as_dict(), certificate=usage) for f in chosen.check.findings)
     chosen_card = next((c.check.card for c in (auth, sign) if c is not None and c.check.card),
                        None)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n.core import N_, _, ngettext
+
 # The kind of card (siths.names.card_kind) in the words of Inera's guide.
-CARD_WORDS = {"card": "SITHS-kort", "reserve_card": "reservkort", "mobile": "Mobilt SITHS",
-              "function": "funktionscertifikat"}
+CARD_WORDS = {"card": N_("SITHS card"), "reserve_card": N_("reserve card"),
+              "mobile": N_("Mobile SITHS"), "function": N_("function certificate")}
+STATUS_WORDS = {"ok": N_("OK"), "warning": N_("WARNING"), "error": N_("ERROR")}
 
 
 def _expiry(cert: dict[str, Any] | None) -> str:
@@ -17,8 +20,8 @@ def _expiry(cert: dict[str, Any] | None) -> str:
 
 def render_table(report: dict[str, Any], width: int = 60) -> list[str]:
     """A per-person table plus summary, one string per line, for a terminal."""
-    head = ("HSA-id", "Name", "Webcert", "Status", "Card", "Auth expires", "Sign expires",
-            "First issue")
+    head = (_("HSA-id"), _("Name"), _("Webcert"), _("Status"), _("Card"), _("Auth expires"),
+            _("Sign expires"), _("First issue"))
     rows = []
     for p in report["people"]:
         first = (p["problems"] or p["warnings"] or [""])[0]
@@ -28,9 +31,9 @@ def render_table(report: dict[str, Any], width: int = 60) -> list[str]:
             (
                 p["hsa_id"],
                 p["name"],
-                "yes" if p["uses_webcert"] else "no",
-                p["status"].upper(),
-                CARD_WORDS.get(p.get("card") or "", "-"),
+                _("yes") if p["uses_webcert"] else _("no"),
+                _(STATUS_WORDS[p["status"]]) if p["status"] in STATUS_WORDS else p["status"],
+                _(CARD_WORDS[p["card"]]) if p.get("card") in CARD_WORDS else "-",
                 _expiry(p["auth"]),
                 _expiry(p["sign"]),
                 first,
@@ -45,17 +48,25 @@ def render_table(report: dict[str, Any], width: int = 60) -> list[str]:
     lines += [line(r) for r in rows]
     s = report["summary"]
     lines.append("")
-    lines.append(
-        f"{s['people']} people: {s['ok']} ok, {s['warning']} warning, {s['error']} "
-        f"error ({s['blocking']} expected to use Webcert without a valid pair); "
-        f"{s['unmatched']} certificate(s) match nobody; warning threshold "
-        f"{report['warn_days']} days"
-    )
+    lines.append(ngettext(
+        "%(num)s person: %(ok)s ok, %(warning)s warning, %(error)s error (%(blocking)s expected "
+        "to use Webcert without a valid pair); %(unmatched)s certificate(s) match nobody; "
+        "warning threshold %(days)s days",
+        "%(num)s people: %(ok)s ok, %(warning)s warning, %(error)s error (%(blocking)s expected "
+        "to use Webcert without a valid pair); %(unmatched)s certificate(s) match nobody; "
+        "warning threshold %(days)s days",
+        s["people"], ok=s["ok"], warning=s["warning"], error=s["error"], blocking=s["blocking"],
+        unmatched=s["unmatched"], days=report["warn_days"]))
     for item in report["unmatched"][:20]:
-        why = (item["problems"] or item.get("warnings") or ["no person with this HSA-id"])[0]
-        lines.append(f"  unmatched {item['source']}: {item['subject'] or '(unreadable)'} — {why}")
+        why = (item["problems"] or item.get("warnings") or [_("no person with this HSA-id")])[0]
+        lines.append(_("  unmatched %(source)s: %(subject)s — %(why)s", source=item["source"],
+                       subject=item["subject"] or _("(unreadable)"), why=why))
     if len(report["unmatched"]) > 20:
-        lines.append(f"  ... and {len(report['unmatched']) - 20} more unmatched (see the JSON)")
+        lines.append(_("  ... and %(num)s more unmatched (see the JSON)",
+                       num=len(report["unmatched"]) - 20))
+    severity = {"error": N_("input error: %(source)s: %(message)s"),
+                "warning": N_("input warning: %(source)s: %(message)s")}
     for prob in report.get("inputs", {}).get("problems", []):
-        lines.append(f"  input {prob['severity']}: {prob['source']}: {prob['message']}")
+        template = severity.get(prob["severity"], severity["warning"])
+        lines.append("  " + _(template, source=prob["source"], message=prob["message"]))
     return lines
