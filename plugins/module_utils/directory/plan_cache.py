@@ -76,6 +76,8 @@ CODE_MODULES = (
     "directory.reconciler",
     "directory.schema",
     "directory.wire",
+    "i18n.bundle",
+    "i18n.core",
 )
 
 
