@@ -113,14 +113,14 @@ def test_leaver_kept_in_the_description_with_uses_webcert_false(tmp_path):
 
 def test_single_valued_change_and_end_date(tmp_path):
     after = variant('prescriber_code: "1234567"', 'prescriber_code: "7654321"')
-    after = variant('valid_to: "2026-12-31"', 'valid_to: "2027-06-30"', after)
+    after = variant('valid_to: "2036-12-31"', 'valid_to: "2037-06-30"', after)
     _plan, request = request_for(tmp_path, VALID, after)
     [person] = items(request, "person")
     assert [(c["label"], c["text"]) for c in person["changes"]] == [
         ("Förskrivarkod", "Ändra 1234567 till 7654321.")]
     [commission] = items(request, "commission")
     assert [(c["label"], c["text"]) for c in commission["changes"]] == [
-        ("Slutdatum", "Ändra 2026-12-31 till 2027-06-30.")]
+        ("Slutdatum", "Ändra 2036-12-31 till 2037-06-30.")]
 
 
 def test_english_with_webcert_language_en(tmp_path):
