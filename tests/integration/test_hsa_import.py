@@ -1,0 +1,80 @@
+"""playbooks/hsa_import.yml on the real sandbox directory: import, then plan = no change."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
+NO_CHANGE = "Plan: 0 to add, 0 to modify, 0 to move or rename, 0 to delete"
+
+
+@pytest.fixture
+def box(hsa_sandbox):
+    hsa_sandbox.reset()
+    return hsa_sandbox
+
+
+def playbook(box, name, *args, cwd=ROOT):
+    env = {**os.environ, **box.env, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+           "ANSIBLE_NOCOLOR": "1", "HSA_CACHE_DIR": os.environ.get("HSA_CACHE_DIR", "")}
+    return subprocess.run([str(PLAYBOOK), str(ROOT / "playbooks" / name), *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, check=False, timeout=600)
+
+
+@pytest.mark.parametrize("name", ["example", "demo"])
+def test_import_from_the_directory_and_from_ldif_then_nothing_to_change(box, name, tmp_path):
+    source = ROOT / "inventories" / name / "provider"
+    r = playbook(box, "hsa.yml", "-e", f"hsa_provider_path={source}")
+    assert r.returncode == 0, r.stdout[-3000:]
+    # a value the description does not manage, set by someone in HSA Admin
+    person = next(line.split("hsa_id: ")[1] for f in sorted(source.rglob("*.yml"))
+                  for line in f.read_text(encoding="utf-8").splitlines()
+                  if "hsa_id:" in line and "-P" in line)
+    found = box.ldap_tool("ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-b", box.base_dn,
+                          f"(hsaIdentity={person})", "1.1").stdout
+    dn_line = found.strip().splitlines()[0]  # "dn: ..." or "dn:: <base64>"
+    box.ldap_tool("ldapmodify", input=f"{dn_line}\nchangetype: modify\n"
+                  "add: telephoneNumber\ntelephoneNumber: 010-123 45 67\n")
+
+    imported = tmp_path / "from-directory"
+    r = playbook(box, "hsa_import.yml", "-e", f"hsa_import_dest={imported}")
+    assert r.returncode == 0, r.stdout[-3000:]
+    texts = "".join(p.read_text(encoding="utf-8") for p in imported.rglob("*.yml"))
+    assert "# telephoneNumber: 010-123 45 67" in texts
+    check = playbook(box, "hsa.yml", "--check", "-e", f"hsa_provider_path={imported}")
+    assert check.returncode == 0 and NO_CHANGE in check.stdout, check.stdout[-3000:]
+
+    export = tmp_path / "export.ldif"
+    export.write_text(box.ldap_tool("ldapsearch", "-LLL", "-b", box.base_dn).stdout,
+                      encoding="utf-8")
+    from_ldif = tmp_path / "from-ldif"
+    r = playbook(box, "hsa_import.yml", "-e", f"hsa_import_dest={from_ldif}",
+                 "-e", f"hsa_import_ldif={export}")
+    assert r.returncode == 0, r.stdout[-3000:]
+    check = playbook(box, "hsa.yml", "--check", "-e", f"hsa_provider_path={from_ldif}")
+    assert check.returncode == 0 and NO_CHANGE in check.stdout, check.stdout[-3000:]
+    assert sorted(p.relative_to(from_ldif) for p in from_ldif.rglob("*.yml")) == sorted(
+        p.relative_to(imported) for p in imported.rglob("*.yml"))
+
+
+def test_import_refuses_a_folder_with_a_description_and_writes_nothing(box, tmp_path):
+    dest = tmp_path / "provider"
+    dest.mkdir()
+    (dest / "provider.yml").write_text("# mine\n", encoding="utf-8")
+    r = playbook(box, "hsa.yml", "-e", f"hsa_provider_path={ROOT / 'inventories/demo/provider'}")
+    assert r.returncode == 0
+    r = playbook(box, "hsa_import.yml", "-e", f"hsa_import_dest={dest}")
+    assert r.returncode != 0
+    assert "already holds YAML files" in r.stdout and "nothing was written" in r.stdout
+    assert [p.name for p in dest.iterdir()] == ["provider.yml"]
+    assert (dest / "provider.yml").read_text(encoding="utf-8") == "# mine\n"
+
+
+def test_import_without_destination_names_the_variable(box):
+    r = playbook(box, "hsa_import.yml")
+    assert r.returncode != 0 and "hsa_import_dest is not set" in r.stdout
