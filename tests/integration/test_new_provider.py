@@ -327,3 +327,44 @@ def test_ombud_workflow_from_the_repository_without_any_directory(repo):
                  check=False, **ombud)
     assert r.returncode != 0
     assert "hsa_baseline 'no-such-tag' is neither a folder nor a git ref" in r.stdout
+
+
+def test_staff_list_and_ldif_import_from_the_repository(repo):
+    # Staff list from the HR system, merged by the installed collection into provider/
+    # (hsa_provider_path comes from the repository's group_vars).
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(["HSA-id", "Förnamn", "Efternamn", "Yrke", "Enhet", "Slutdatum"])
+    book.active.append(["SE5599123451-P002", "Olle", "Lund", "Läkare",
+                        "Sjöviks Vård AB Vårdcentral", None])
+    book.active.append(["SE5599123451-P003", "Kim", "", "", "SE5599123451-E001", None])
+    book.save(repo / "personal.xlsx")
+    (repo / "staff-mapping.yml").write_text(
+        "columns:\n  hsa_id: HSA-id\n  given_name: Förnamn\n  surname: Efternamn\n"
+        "  titles: Yrke\n  unit: Enhet\n  end: Slutdatum\n", encoding="utf-8")
+    r = playbook("webcert_siths.onboarding.staff_import", "-e", "staff_file=personal.xlsx",
+                 "-e", "staff_mapping=staff-mapping.yml", cwd=repo)
+    assert "row 3, column 'Efternamn': the surname is empty" in r.stdout
+    unit = (repo / "provider/units/e001.yml").read_text(encoding="utf-8")
+    assert "  - hsa_id: SE5599123451-P002\n    given_name: Olle\n" in unit
+    assert "# One file per unit: copy this file for the next one." in unit  # comments kept
+    playbook("webcert_siths.onboarding.validate", cwd=repo)
+
+    # An LDIF export from the HSA agent, imported into a new folder of the repository.
+    ldif = repo / "export.ldif"
+    ldif.write_text(
+        "dn: o=Sjöviks Vård AB,c=SE\nobjectClass: organization\n"
+        "objectClass: hsaHealthCareProvider\no: Sjöviks Vård AB\n"
+        "hsaIdentity: SE5599123451-VG01\norgNo: 559912-3451\n\n"
+        "dn: ou=Norr,o=Sjöviks Vård AB,c=SE\nobjectClass: organizationalUnit\n"
+        "objectClass: hsaHealthCareUnit\nou: Norr\nhsaIdentity: SE5599123451-E100\n"
+        "mail: norr@example.se\nunitPrescriptionCode: 4711001\n"
+        "hsaResponsibleHealthCareProvider: SE5599123451-VG01\nstreet: Storgatan 1\n",
+        encoding="utf-8")
+    playbook("webcert_siths.onboarding.hsa_import", "-e", "hsa_import_ldif=export.ldif",
+             "-e", "hsa_import_dest=imported", cwd=repo)
+    assert "# street: Storgatan 1" in (repo / "imported/units/norr.yml").read_text(
+        encoding="utf-8")
+    r = playbook("webcert_siths.onboarding.validate", "-e", "hsa_provider_path=imported",
+                 cwd=repo)
+    assert "imported: valid (1 units, 0 people, 0 commissions" in r.stdout

@@ -42,6 +42,7 @@ IMPORT_TO_DISTRIBUTION = {
     "ldif": "python-ldap",
     "ldapurl": "python-ldap",
     "openpyxl": "openpyxl",
+    "ruamel": "ruamel.yaml",
     "cryptography": "cryptography",
     "yaml": "pyyaml",
     "jinja2": "jinja2",
