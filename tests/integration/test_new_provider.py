@@ -347,7 +347,7 @@ def test_staff_list_and_ldif_import_from_the_repository(repo):
     assert "row 3, column 'Efternamn': the surname is empty" in r.stdout
     unit = (repo / "provider/units/e001.yml").read_text(encoding="utf-8")
     assert "  - hsa_id: SE5599123451-P002\n    given_name: Olle\n" in unit
-    assert "# One file per unit: copy this file for the next one." in unit  # comments kept
+    assert "One file per unit: copy this file for the next one." in unit  # comments kept
     playbook("webcert_siths.onboarding.validate", cwd=repo)
 
     # An LDIF export from the HSA agent, imported into a new folder of the repository.
