@@ -329,8 +329,8 @@ def run(module):
         report = verify(people, records, trust, crls, now, warn_days=p["warn_days"],
                         crl_grace_days=p["crl_grace_days"], revocation=revocation, ocsp=ocsp,
                         require_status=p["revocation"] is not None)
+        table = render_table(report)
     report["revocation"] = revocation
-    table = render_table(report)
     result = dict(report, changed=False, table=table)
     if p["report_file"]:
         _write_report(p["report_file"], report)
