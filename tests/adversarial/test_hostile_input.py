@@ -360,6 +360,9 @@ def test_validate_playbook_labels_errors_and_warnings_apart(tmp_path):
     assert "VARNING: units/ett.yml" in out[warnings_at:]
     assert "VARNING" not in out[errors_at:warnings_at]
     assert f"Beskrivningen {folder} har 1 fel" in out
+    # Ansible's error context points at the user's file and line (issue 17), with a caret.
+    assert f"Origin: {folder}/units/ett.yml:8:5" in out
+    assert "given_name: Null" in out[out.index(f"Origin: {folder}/units/ett.yml:8:5"):]
 
 
 def test_the_labels_and_the_closing_line_follow_the_language(tmp_path):
