@@ -34,13 +34,30 @@ options:
   success_msg:
     description: The message when there is no error.
     type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.conn
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  become:
+    support: none
   check_mode:
     support: full
   diff_mode:
     support: none
-  action:
+  connection:
+    support: none
+  delegation:
+    support: none
+  platform:
     support: full
+    platforms: all
 notes:
   - The action never changes anything.
 """
