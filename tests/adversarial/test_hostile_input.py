@@ -376,3 +376,12 @@ def test_the_labels_and_the_closing_line_follow_the_language(tmp_path):
         assert len(result["lines"]["errors"]) == PRINT_LIMIT
         assert result["lines"]["more"] == more
         assert result["counts"] == {"error": 60, "warning": 1}
+
+
+def test_a_key_with_a_line_break_is_shown_escaped_everywhere(tmp_path):
+    text = UNITS.replace('    given_name: "Åsa"', '    "given\\nname\\u202e": "Åsa"', 1)
+    result = load_provider(write_tree(tmp_path / "p", {**BASE, "units/ett.yml": text}))
+    finding = next(f for f in result.errors if "is not a known key" in f.message)
+    for shown in (str(finding), *map(str, finding.to_dict().values())):
+        assert "\n" not in shown and "\u202e" not in shown, shown
+    assert "given\\nname\\u202e" in finding.to_dict()["path"]

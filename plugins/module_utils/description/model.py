@@ -89,10 +89,10 @@ class Finding:
             "severity": self.severity,
             "file": visible(self.file),
             "line": self.line,
-            "path": self.path,
+            "path": visible(self.path),
             "value": value,
-            "message": self.message,
-            "hint": self.hint,
+            "message": visible(self.message),
+            "hint": visible(self.hint),
             "text": str(self),
         }
 
