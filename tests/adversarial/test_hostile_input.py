@@ -146,6 +146,11 @@ def test_validate_playbook_and_hsa_module_never_print_the_linked_file(tmp_path, 
         "allow_plaintext": True, "cache": False})
     assert rc != 0 and "units/passwd.yml" in result["msg"], out[:2000]
     assert "TOPSECRET" not in out
+    r = run_playbook("hsa.yml", "-e", f"hsa_provider_path={folder}",
+                     "-e", "hsa_ldap_uri=ldap://127.0.0.1:9", "-e", "hsa_ldap_base_dn=c=SE",
+                     "-e", "hsa_ldap_allow_plaintext=true", "-e", "hsa_cache=false")
+    assert r.returncode != 0 and "units/passwd.yml" in r.stdout, r.stdout[-3000:]
+    assert "TOPSECRET" not in r.stdout + r.stderr
 
 
 # ---------------------------------------------------------------- 2. error flood
