@@ -8,6 +8,7 @@ instance with ``hsa_sandbox_factory``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -35,7 +36,7 @@ class Sandbox:
     port = property(lambda self: self.info.port)
 
     def settings(self, **overrides):
-        from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
             LdapSettings,
         )
 
@@ -47,11 +48,32 @@ class Sandbox:
         return LdapSettings(**values)
 
     def connect(self, **overrides):
-        from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+        from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
             connect,
         )
 
         return connect(self.settings(**overrides))
+
+    def add(self, dn: str, object_classes, attributes: dict) -> None:
+        """Add one entry with python-ldap itself (not the toolkit's apply)."""
+        entry = {"objectClass": list(object_classes), **attributes}
+        with self.connect() as conn:
+            conn.ldap.add_s(dn, [(name, [v if isinstance(v, bytes) else str(v).encode()
+                                         for v in (vs if isinstance(vs, list | tuple) else [vs])])
+                                 for name, vs in entry.items()])
+
+    def delete(self, dn: str) -> None:
+        """Delete one entry if it is there."""
+        import ldap
+
+        with self.connect() as conn, contextlib.suppress(ldap.NO_SUCH_OBJECT):
+            conn.ldap.delete_s(dn)
+
+    def values(self, dn: str) -> dict[str, list[str]]:
+        """Every attribute of one entry, values as text."""
+        with self.connect() as conn:
+            ((_, attrs),) = conn.search(dn, attributes=["*"], scope="base")
+        return {k: [v.decode("utf-8") for v in vs] for k, vs in attrs.items()}
 
     def ldap_env(self) -> dict[str, str]:
         """Environment for the OpenLDAP command-line tools (ldapsearch, ldapmodify)."""
@@ -73,12 +95,13 @@ class Sandbox:
 
     def reset(self) -> None:
         """Delete every entry below the base DN (the base entry stays)."""
-        r = self.ldap_tool("ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-b", self.base_dn,
+        # -M (ManageDsaIT): referral objects are entries to delete, not referrals to follow
+        r = self.ldap_tool("ldapsearch", "-LLL", "-M", "-o", "ldif-wrap=no", "-b", self.base_dn,
                            "-s", "one", "(objectClass=*)", "1.1")
         dns = [line[4:] for line in r.stdout.splitlines() if line.startswith("dn: ")]
         dns += [sb_b64(line) for line in r.stdout.splitlines() if line.startswith("dn:: ")]
         if dns:
-            self.ldap_tool("ldapdelete", "-r", *dns)
+            self.ldap_tool("ldapdelete", "-M", "-r", *dns)
 
     def stop(self) -> None:
         sb.stop(self.dir)

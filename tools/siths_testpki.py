@@ -666,31 +666,25 @@ def write_pki(out: Path, pki: TestPki, people: list[tuple[str, str, str]]) -> di
 
 def publish_ldap(issued: dict[str, list[IssuedCert]]) -> list[str]:
     """Replace ``userCertificate;binary`` on each person's entry (found by hsaIdentity)."""
-    import ldap3
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (  # type: ignore[import-not-found]
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (  # type: ignore[import-not-found]
         connect,
         escape_filter_value,
         settings_from_env,
     )
 
     settings = settings_from_env()
-    conn = connect(settings)
     messages = []
-    try:
+    with connect(settings) as conn:
         for hsa_id, certs in issued.items():
-            conn.search(settings.base_dn, f"(hsaIdentity={escape_filter_value(hsa_id)})",
-                        attributes=[])
-            if not conn.entries:
+            found = [dn for dn, _ in conn.search(
+                settings.base_dn, f"(hsaIdentity={escape_filter_value(hsa_id)})", ["1.1"])]
+            if not found:
                 messages.append(f"{hsa_id}: no directory entry, certificates not published")
                 continue
-            dn = conn.entries[0].entry_dn
-            conn.modify(dn, {"userCertificate;binary": [
-                (ldap3.MODIFY_REPLACE, [c.der() for c in certs])]})
-            ok = conn.result.get("result") == 0
-            messages.append(f"{hsa_id}: {'published' if ok else 'FAILED'} "
-                            f"{len(certs)} certificate(s) on {dn}")
-    finally:
-        conn.unbind()
+            answer = conn.replace_values(found[0], "userCertificate;binary",
+                                         [c.der() for c in certs])
+            messages.append(f"{hsa_id}: {'published' if answer.ok else 'FAILED'} "
+                            f"{len(certs)} certificate(s) on {found[0]}")
     return messages
 
 

@@ -14,12 +14,13 @@ description:
     validation error stops the module before it connects to the directory.
   - Reads the actual state below O(base_dn) with one connection and one paged subtree search,
     asking only for the attributes it manages, and matches objects by C(hsaIdentity) (never by DN).
-    The read goes through the toolkit's own small LDAP client; writes go through ldap3.
+    Every read and write goes through python-ldap (OpenLDAP's libldap, as C(ldapsearch) uses).
   - Builds an ordered plan (add, modify, modrdn, delete) and applies it on one connection,
     or only reports it (check mode), or writes it as an LDIF change file plus a change request
     for the HSA agent (ombud) (O(export_dir)).
-  - Keeps a plan cache on the control node (O(cache)), so that a plan that changes nothing
-    costs little more than reading the directory.
+  - Keeps the validated description in a cache on the control node (O(cache)), so that a
+    plan whose description did not change does not read and validate the YAML again. The
+    directory is read, decoded and compared on every run.
   - Modifications delete the old values and add the new ones (never a blind replace), so a value
     someone else changed since the read makes that operation fail; the module reports the
     conflict instead of overwriting it.
@@ -93,13 +94,11 @@ options:
     type: path
   cache:
     description:
-      - Keep what this run learned in O(cache_dir), so that the next plan that changes
-        nothing is fast. Kept are the validated description (used again only while every
-        description file, the options and the toolkit code are byte for byte the same) and
-        each directory entry that needed no change, as the server sent it (such an entry
-        is not compared again while the server sends the same bytes and the description
-        wants the same entry). See docs/hsa.md.
-      - V(false) reads, validates and compares everything on every run. Turning it off, or
+      - Keep the validated description in O(cache_dir) (the description cache), keyed by a
+        digest of every description file's bytes, the options and the toolkit version; it
+        is used again only while all of these are the same. The directory is never cached.
+        See docs/hsa.md.
+      - V(false) reads and validates the description on every run. Turning it off, or
         deleting the folder, never changes a plan, only its speed.
     type: bool
     default: true
@@ -115,16 +114,16 @@ extends_documentation_fragment:
   - webcert_siths.onboarding.hsa_ldap
 notes:
   - Check mode reads the directory and reports the plan; nothing is written to the directory
-    and no report or export file is written. The plan cache (O(cache)) on the control node
+    and no report or export file is written. The description cache (O(cache)) on the control node
     may be refreshed, as fact caching would be.
   - Continuation references (the server refers part of the tree to another server) are never
     followed. They are returned in C(referrals) and as warnings, and every planned operation
     at or below a referred entry is refused (C(refused)); the rest of the plan is applied,
     exported or shown as the mode says, and the task then fails naming the referral.
   - Diff mode shows the plan per object and attribute, before and after.
-  - Needs the Python package ldap3 on the controller.
+  - Needs the Python package python-ldap on the controller.
 requirements:
-  - ldap3
+  - python-ldap
 """
 
 EXAMPLES = r"""
@@ -276,38 +275,33 @@ findings:
   type: list
   elements: str
 cache:
-  description: How the plan cache was used (absent with O(cache=false)).
-  returned: when the directory was read and O(cache=true)
+  description: How the description cache was used (absent with O(cache=false)).
+  returned: when O(cache=true)
   type: dict
   contains:
     description:
       description: C(hit) when the validated description came from the cache, else C(miss).
       type: str
-    entries_in_sync:
-      description: Entries the server sent exactly as at the last run, not compared again.
-      type: int
-    entries_compared:
-      description: Entries decoded and compared with the description.
-      type: int
-  sample: {"description": "hit", "entries_in_sync": 11201, "entries_compared": 0}
+  sample: {"description": "hit"}
 """
 
 import gc
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.description_cache import (
+    CachedDescription,
+    DescriptionCache,
+    default_cache_dir,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.module_args import (
     LDAP_ARGUMENT_SPEC,
     ldap_settings,
 )
 
 try:
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
         LdapConfigError,
         LdapConnectError,
-    )
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_cache import (
-        PlanCache,
-        default_cache_dir,
     )
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
         reconcile,
@@ -342,7 +336,7 @@ def prepare(p: dict, base_dn: str | None, cache):
     errors); ``model`` is set when the description was read now."""
     path = p["provider_path"]
     if cache is not None and base_dn:
-        cached = cache.load_description(path, base_dn, p["strict_ids"])
+        cached = cache.load(path, base_dn, p["strict_ids"])
         if cached is not None:
             return cached, None, cached.findings, []
     # The YAML reader and validator are imported only when the cache cannot answer.
@@ -372,18 +366,13 @@ def prepare(p: dict, base_dn: str | None, cache):
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
         desired_entries,
     )
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_cache import (
-        CachedDescription,
-        fingerprint,
-    )
 
     desired = desired_entries(loaded.model, base_dn)
     if desired.errors:  # reconcile reports them
         return None, loaded.model, findings, []
     provider = loaded.model.provider
-    prepared = CachedDescription(findings, provider.name, provider.hsa_id, desired.entries,
-                                 [fingerprint(e) for e in desired.entries])
-    cache.store_description(path, base_dn, p["strict_ids"], prepared, loaded.source_digest)
+    prepared = CachedDescription(findings, provider.name, provider.hsa_id, desired.entries)
+    cache.store(path, base_dn, p["strict_ids"], prepared, loaded.source_digest)
     return prepared, loaded.model, findings, []
 
 
@@ -402,7 +391,7 @@ def main() -> None:
         settings, settings_error = ldap_settings(module), None
     except LdapConfigError as exc:
         settings, settings_error = None, exc
-    cache = PlanCache(p["cache_dir"] or default_cache_dir()) if p["cache"] else None
+    cache = DescriptionCache(p["cache_dir"] or default_cache_dir()) if p["cache"] else None
     prepared, model, findings, errors = prepare(
         p, settings.base_dn if settings else None, cache)
     if errors or (prepared is None and model is None):
@@ -417,12 +406,13 @@ def main() -> None:
             model, settings, prune=p["prune"], max_deletes=p["max_deletes"],
             check_mode=module.check_mode, export_dir=p["export_dir"],
             backup_file=p["backup_file"], retries=p["retries"], report_file=p["report_file"],
-            prepared=prepared, cache=cache)
+            prepared=prepared)
     except (LdapConfigError, LdapConnectError) as exc:
         module.fail_json(msg=str(exc), findings=findings, changed=False)
 
     result["findings"] = findings
     if cache is not None:
+        result["cache"] = {"description": "hit" if model is None else "miss"}
         for warning in cache.warnings:
             module.warn(warning)
     for warning in result.pop("warnings", []):

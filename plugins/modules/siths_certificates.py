@@ -113,7 +113,7 @@ extends_documentation_fragment:
   - webcert_siths.onboarding.hsa_ldap
   - webcert_siths.onboarding.language
 notes:
-  - Needs the Python packages C(cryptography) and, with O(read_ldap), C(ldap3) on the controller.
+  - Needs the Python packages C(cryptography) and, with O(read_ldap), C(python-ldap) on the controller.
   - Personal identity numbers (personnummer) found in certificates are masked in the output.
 seealso:
   - name: SITHS certificates (docs/siths.md)
@@ -274,7 +274,7 @@ def _load_people(module):
 
 
 def _ldap_records(module):
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
         LdapConfigError,
         LdapConnectError,
         connect,

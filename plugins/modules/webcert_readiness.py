@@ -76,10 +76,10 @@ notes:
     does B(not) write C(readiness.json) or C(readiness.html).
   - The module reports C(changed) when it wrote a report file whose content differed.
   - Report files contain names and HSA-ids; they are written with mode 0640.
-  - Needs the Python package ldap3 on the controller.
+  - Needs the Python package python-ldap on the controller.
   - How to run and read the report is described in docs/readiness.md.
 requirements:
-  - ldap3
+  - python-ldap
 """
 
 EXAMPLES = r"""
@@ -195,13 +195,13 @@ try:
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
         load_provider,
     )
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.gateway import (
-        read_directory_model,
-    )
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
         LdapConfigError,
         LdapConnectError,
         connect,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.gateway import (
+        read_directory_model,
     )
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
         write_if_changed,

@@ -3,18 +3,20 @@ the operator presses Ctrl-C. Waits are bounded, errors name the operation, and a
 converges with nothing duplicated or lost.
 
 Each test runs its own slapd (``hsa_sandbox_factory``) so it may stop or freeze it.
+Faults in the middle of an apply are triggered by operation count: the client talks to
+the server through ``ldap_proxy.FaultProxy``, which lets N writes through (and their
+answers back) and then stops the server, freezes it or signals the client.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import hsa_sandbox as sb
 import pytest
@@ -38,6 +40,7 @@ from adversarial_support import (
     what_was_applied,
     write_tree,
 )
+from ldap_proxy import FaultProxy
 
 PEOPLE = 30
 
@@ -63,56 +66,55 @@ def description(tmp_path):
     return write_tree(tmp_path / "provider", provider_files(people=PEOPLE))
 
 
-def _when_entries(box, at_least: int, fault) -> dict:
-    """Run ``fault()`` once the directory holds ``at_least`` HSA entries (a watcher thread
-    that reads the server directly, not through the slow link the apply uses)."""
-    state = {"fired": False, "at": None, "count": 0}
+def _plain(box, proxy, **overrides):
+    """Settings that reach ``box`` through ``proxy`` (plain LDAP: the proxy reads it)."""
+    return box.settings(uri=proxy.uri, start_tls=False, allow_plaintext=True, **overrides)
 
-    def watch():
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            state["count"] = len(hsa_entries(box))
-            if state["count"] >= at_least:
-                state["at"] = time.monotonic()
-                state["fired"] = True
-                fault()
-                return
-            time.sleep(0.03)
 
-    state["thread"] = threading.Thread(target=watch, daemon=True)
-    state["thread"].start()
-    return state
+def _plain_args(box, proxy, **overrides):
+    return ldap_args(box, uri=proxy.uri, start_tls=False, allow_plaintext=True, **overrides)
 
 
 @pytest.fixture
-def slow_box(hsa_sandbox_factory):
-    """A private sandbox behind a link that lets the client send 4 kB/s (an apply of
-    32 entries takes a few seconds, so faults land in the middle of it)."""
-    box = hsa_sandbox_factory("slowlink")
-    proxy = _SlowProxy(box.port, rate=4000)
-    yield box, f"ldap://127.0.0.1:{proxy.port}"
-    proxy.close()
+def proxied(hsa_sandbox_factory):
+    """A private sandbox and a way to put a FaultProxy in front of it."""
+    box = hsa_sandbox_factory("faults")
+    proxies = []
+
+    def make(**kwargs) -> FaultProxy:
+        proxy = FaultProxy(box.port, **kwargs)
+        proxies.append(proxy)
+        return proxy
+
+    yield box, make
+    for proxy in proxies:
+        proxy.close()
 
 
-def test_server_stopped_mid_apply_then_restarted_converges(slow_box, description):
+AFTER = 10  # the provider, the unit and 8 people are written before the fault
+
+
+def test_server_stopped_mid_apply_then_restarted_converges(proxied, description):
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
         reconcile,
     )
 
-    box, uri = slow_box
+    box, make = proxied
+    fired = {}
+    proxy = make(after=AFTER, action=lambda: (box.stop(), fired.setdefault("at", time.monotonic())))
     model = _model(description)
-    state = _when_entries(box, 10, box.stop)
-    first = reconcile(model, box.settings(uri=uri, timeout=2), retries=2)
+    first = reconcile(model, _plain(box, proxy, timeout=2), retries=2)
     done = time.monotonic()
-    assert state["fired"] and first["failed"], (state, first.get("apply"))
-    assert done - state["at"] < 30  # bounded: retries with back-off, then a clear stop
+    assert proxy.fired.is_set() and first["failed"], first.get("apply")
+    assert done - fired["at"] < 30  # bounded: retries with back-off, then a clear stop
     assert "apply stopped at operation" in first["msg"] and "run again" in first["msg"]
-    applied = first["apply"]["applied"]
-    unconfirmed = first["apply"]["not_applied"] + len(first["apply"]["in_flight"])
-    assert 0 < applied < PEOPLE + 2 and unconfirmed > 0, first["apply"]  # sent ones: unknown
+    apply = first["apply"]
+    assert apply["applied"] == AFTER, apply  # every answer that came back is counted
+    assert apply["failed"]["index"] == AFTER and "connection lost" in apply["failed"]["message"]
+    assert apply["not_applied"] + len(apply["in_flight"]) == PEOPLE + 2 - AFTER - 1, apply
     box.start()
     ids = [i for i, _ in hsa_entries(box)]
-    assert len(ids) == len(set(ids)) and len(ids) >= applied  # what it says was applied is
+    assert len(ids) == len(set(ids)) == AFTER  # the server saw exactly what was answered
     second = reconcile(model, box.settings())
     assert not second["failed"], second.get("msg")
     _converged(box, PEOPLE + 2)
@@ -120,21 +122,16 @@ def test_server_stopped_mid_apply_then_restarted_converges(slow_box, description
     assert third["changed"] is False
 
 
-def test_server_restarted_during_the_retry_window_recovers_in_one_run(slow_box, description):
+def test_server_restarted_during_the_retry_window_recovers_in_one_run(proxied, description):
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
         reconcile,
     )
 
-    box, uri = slow_box
-
-    def bounce():
-        box.stop()
-        threading.Timer(0.2, box.start).start()
-
-    state = _when_entries(box, 10, bounce)
-    result = reconcile(_model(description), box.settings(uri=uri, timeout=2), retries=4)
-    assert state["fired"] and not result["failed"], (state, result.get("msg"))
-    assert result["apply"]["retries"] >= 1
+    box, make = proxied
+    proxy = make(after=AFTER, action=lambda: (box.stop(), box.start()))
+    result = reconcile(_model(description), _plain(box, proxy, timeout=2), retries=4)
+    assert proxy.fired.is_set() and not result["failed"], result.get("msg")
+    assert result["apply"]["retries"] >= 1 and result["apply"]["applied"] == PEOPLE + 2
     _converged(box, PEOPLE + 2)
 
 
@@ -170,93 +167,45 @@ def test_frozen_server_through_the_playbook_honours_hsa_ldap_timeout(
     _converged(box, 0)
 
 
-def test_server_frozen_mid_apply_stops_in_bounded_time_then_converges(slow_box, description):
+def _freeze(pid: int) -> None:
+    """SIGSTOP, and return once every thread of the process is stopped."""
+    os.kill(pid, signal.SIGSTOP)
+    tasks = Path(f"/proc/{pid}/task")
+    while not all((t / "stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+                  for t in tasks.iterdir()):
+        time.sleep(0.001)
+
+
+def test_server_frozen_mid_apply_stops_in_bounded_time_then_converges(proxied, description):
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
         reconcile,
     )
 
-    box, uri = slow_box
+    box, make = proxied
     pid = box.info.pid
-    state = _when_entries(box, 10, lambda: os.kill(pid, signal.SIGSTOP))
+    fired = {}
+    proxy = make(after=AFTER, then="pass", action=lambda: (
+        _freeze(pid), fired.setdefault("at", time.monotonic())))
     try:
-        first = reconcile(_model(description), box.settings(uri=uri, timeout=1), retries=1)
+        first = reconcile(_model(description), _plain(box, proxy, timeout=1), retries=1)
         done = time.monotonic()
     finally:
-        state["thread"].join(5)
         os.kill(pid, signal.SIGCONT)
-    assert state["fired"] and first["failed"], (state, first.get("apply"))
-    assert done - state["at"] < 20, done - state["at"]
+    assert proxy.fired.is_set() and first["failed"], first.get("apply")
+    assert done - fired["at"] < 20, done - fired["at"]
     assert "apply stopped at operation" in first["msg"], first["msg"]
+    assert first["apply"]["applied"] == AFTER, first["apply"]
     second = reconcile(_model(description), box.settings())
     assert not second["failed"], second.get("msg")
     _converged(box, PEOPLE + 2)
 
 
-class _SlowProxy:
-    """127.0.0.1 TCP proxy that delays every chunk and can throttle what the client sends
-    (bytes per second), so that an apply takes seconds however it batches its requests."""
-
-    def __init__(self, port: int, delay: float = 0.0, rate: int | None = None):
-        import socket
-
-        self.target, self.delay, self.rate = port, delay, rate
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        import socket
-
-        while not self.closed:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(("127.0.0.1", self.target))
-            except OSError:  # the server is down: the client sees a closed connection
-                client.close()
-                continue
-            threading.Thread(target=self._pipe, args=(client, server, self.rate),
-                             daemon=True).start()
-            threading.Thread(target=self._pipe, args=(server, client, None),
-                             daemon=True).start()
-
-    def _pipe(self, src, dst, rate):
-        try:
-            while data := src.recv(65536):
-                time.sleep(self.delay)
-                if rate:
-                    for k in range(0, len(data), 256):
-                        time.sleep(256 / rate)
-                        dst.sendall(data[k:k + 256])
-                else:
-                    dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sk in (src, dst):
-                with contextlib.suppress(OSError):
-                    sk.close()
-
-    def close(self):
-        self.closed = True
-        self.sock.close()
-
-
-def test_slow_server_is_waited_for_and_the_apply_completes(hsa_sandbox_factory, tmp_path):
-    box = hsa_sandbox_factory("slow")
-    proxy = _SlowProxy(box.port, 0.05)
-    try:
-        folder = write_tree(tmp_path / "p", provider_files(people=5))
-        uri = f"ldap://127.0.0.1:{proxy.port}"
-        rc, res, out = run_module("hsa_reconcile", {"provider_path": str(folder), "timeout": 3,
-                                                    **ldap_args(box, uri=uri)})
-    finally:
-        proxy.close()
+def test_slow_server_is_waited_for_and_the_apply_completes(proxied, tmp_path):
+    box, make = proxied
+    proxy = make(delay=0.05)  # every request waits on the way: a slow link, no fault
+    folder = write_tree(tmp_path / "p", provider_files(people=5))
+    rc, res, out = run_module("hsa_reconcile", {"provider_path": str(folder), "timeout": 3,
+                                                **_plain_args(box, proxy)})
     assert rc == 0 and res["apply"]["applied"] == 7, out[-2000:]
     _converged(box, 7)
 
@@ -447,19 +396,6 @@ def test_subordinate_referral_in_export_mode(acl_box, tmp_path):
 # --------------------------------------------------------------- Ctrl-C during an apply
 
 
-def _settled_ids(box, wait: float = 15) -> set:
-    """HSA-ids in the directory once it stops changing (requests a killed client already
-    sent may still be crossing the throttled link)."""
-    deadline = time.monotonic() + wait
-    last = None
-    while True:
-        ids = {i for i, _ in hsa_entries(box)}
-        if ids == last or time.monotonic() > deadline:
-            return ids
-        last = ids
-        time.sleep(0.7)
-
-
 def _wait_for_end_line(report, wait: float = 15) -> None:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -483,25 +419,29 @@ def _assert_report_matches(run: list[dict], in_dir: set, box,
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_mid_apply_writes_the_end_line_and_fails_the_module(slow_box, description,
+def test_signal_mid_apply_writes_the_end_line_and_fails_the_module(proxied, description,
                                                                    tmp_path, signum):
-    box, uri = slow_box
+    box, make = proxied
     report = tmp_path / "reports" / "hsa-apply.jsonl"
+    started = {}
+    proxy = make(after=AFTER, then="hold",
+                 action=lambda: started["proc"].send_signal(signum))
     proc = start_module("hsa_reconcile", {"provider_path": str(description),
-                                          "report_file": str(report), "timeout": 5,
-                                          **ldap_args(box, uri=uri)})
-    state = _when_entries(box, 10, lambda: proc.send_signal(signum))
+                                          "report_file": str(report), "timeout": 30,
+                                          **_plain_args(box, proxy)})
+    started["proc"] = proc
     out, err = proc.communicate(timeout=90)
-    state["thread"].join(5)
-    assert state["fired"] and proc.returncode != 0, (
-        state, module_result(out).get("apply"), err[-1500:],
+    assert proxy.fired.is_set() and proc.returncode != 0, (
+        module_result(out).get("apply"), err[-1500:],
         report.read_text(encoding="utf-8")[-1500:] if report.is_file() else "no report")
     assert "Traceback" not in out + err, err[-2000:]
     res = module_result(out)
-    in_dir = _settled_ids(box)
+    in_dir = {i for i, _ in hsa_entries(box)}  # the held requests never reach the server
+    assert len(in_dir) == AFTER
     runs = read_apply_report(report)
     assert len(runs) == 1
     # 30 people fit in one window of adds: all of them may be in flight at once
+    # (answers that reached the client after the signal are "may or may not be applied")
     applied, maybe, _ = _assert_report_matches(runs[0], in_dir, box, rest_left=False)
     end = runs[0][-1]
     assert end["event"] == "end" and end["status"] == "interrupted", end
@@ -543,41 +483,38 @@ def test_check_mode_and_export_never_write_the_report(hsa_sandbox_factory, descr
 
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory):
-    """ansible-playbook playbooks/hsa.yml applying 600 people through a 20 kB/s link gets
-    SIGINT (Ctrl-C) once 100 entries are in."""
+    """ansible-playbook playbooks/hsa.yml applying 600 people gets SIGINT (Ctrl-C) once 100
+    entries are written (FaultProxy holds the 101st write, then sends the signal)."""
     from sandbox_fixtures import Sandbox
 
     base = tmp_path_factory.mktemp("sigint")
     d = base / "sandbox"
     box = Sandbox(sb.start(d))
-    proxy = _SlowProxy(box.port, rate=20000)
+    started = {}
+    proxy = FaultProxy(box.port, after=100, then="hold",
+                       action=lambda: os.killpg(started["proc"].pid, signal.SIGINT))
     files = provider_files(people=0)
     files["units/ett.yml"] += "".join(
         person_yaml(i, extra="    uses_webcert: false\n") for i in range(1, 601))
     folder = write_tree(base / "provider", files)
     reports = base / "reports"
-    env = playbook_env(box, HSA_LDAP_URI=f"ldap://127.0.0.1:{proxy.port}")
+    env = playbook_env(box, HSA_LDAP_URI=proxy.uri)
     log = base / "playbook.log"
     cmd = playbook_cmd("hsa.yml", "-e", f"hsa_provider_path={folder}",
-                       "-e", f"hsa_report_dir={reports}")
+                       "-e", f"hsa_report_dir={reports}", "-e", "hsa_ldap_start_tls=false",
+                       "-e", "hsa_ldap_allow_plaintext=true")
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+    started["proc"] = proc
     try:
-        deadline = time.monotonic() + 90
-        count = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            count = len(hsa_entries(box))
-            if count >= 100:
-                break
-            time.sleep(0.2)
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        proc.wait(timeout=60)
+        proc.wait(timeout=180)  # SIGINT to the process group: what Ctrl-C in a terminal does
         # ansible-playbook may exit before the module has written its last line
         _wait_for_end_line(reports / "hsa-apply.jsonl")
         yield {"box": box, "folder": folder, "reports": reports, "rc": proc.returncode,
-               "out": log.read_text(encoding="utf-8", errors="replace"), "seen": count,
-               "env": playbook_env(box), "ids": _settled_ids(box)}
+               "out": log.read_text(encoding="utf-8", errors="replace"),
+               "fired": proxy.fired.is_set(), "env": playbook_env(box),
+               "ids": {i for i, _ in hsa_entries(box)}}
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -588,9 +525,9 @@ def interrupted(tmp_path_factory):
 
 def test_ctrl_c_mid_apply_then_rerun_converges(interrupted):
     box = interrupted["box"]
-    assert interrupted["rc"] != 0 and interrupted["seen"] >= 100, interrupted["out"][-2000:]
+    assert interrupted["rc"] != 0 and interrupted["fired"], interrupted["out"][-2000:]
     applied = len(interrupted["ids"])
-    assert 0 < applied < 602, applied  # really interrupted in the middle
+    assert applied == 100, applied  # interrupted in the middle, after exactly 100 writes
     r = subprocess.run(playbook_cmd("hsa.yml", "-e", f"hsa_provider_path={interrupted['folder']}",
                                     "-e", f"hsa_report_dir={interrupted['reports']}"),
                        cwd=ROOT, env=interrupted["env"], capture_output=True, text=True,

@@ -97,13 +97,7 @@ def _decoys(box, own_foreign_dn: str | None = None) -> dict[str, str]:
 
 
 def _values(box, dn: str) -> dict[str, list[str]]:
-    conn = box.connect()
-    try:
-        assert conn.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["*"])
-        entry = conn.response[0]
-        return {k: [v.decode("utf-8") for v in vs] for k, vs in entry["raw_attributes"].items()}
-    finally:
-        conn.unbind()
+    return box.values(dn)
 
 
 @pytest.fixture
@@ -217,19 +211,15 @@ def test_hsa_ids_with_specials_reach_ldap_verbatim_and_address_only_their_entry(
     for ident in IDS_WITH_SPECIALS:
         assert ident.strip() in {k.strip() for k in found}, (ident, sorted(found))
     # exactly one entry per id: search each one with an escaped filter
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
         escape_filter_value,
-        paged_search,
     )
 
-    conn = box.connect()
-    try:
+    with box.connect() as conn:
         for ident in IDS_WITH_SPECIALS:
-            hits = list(paged_search(conn, TENANT, f"(hsaIdentity={escape_filter_value(ident)})",
-                                     ["hsaIdentity"]))
-            assert len(hits) == 1, (ident, [h["dn"] for h in hits])
-    finally:
-        conn.unbind()
+            hits = list(conn.search(TENANT, f"(hsaIdentity={escape_filter_value(ident)})",
+                                    ["hsaIdentity"]))
+            assert len(hits) == 1, (ident, [dn for dn, _ in hits])
     assert _decoys(box) == decoys
     again = reconcile(m, settings)
     assert not again["failed"] and again["changed"] is False, again["plan_text"]

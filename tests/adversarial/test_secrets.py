@@ -153,7 +153,7 @@ def test_backup_does_not_copy_password_attributes(runs):
 
 
 def test_exception_messages_and_reprs_never_hold_the_password(runs, tmp_path):
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
         LdapConnectError,
         LdapSettings,
         connect,

@@ -88,23 +88,17 @@ def _port_open(port: int) -> bool:
 
 
 def _refused(box, **overrides):
-    """Both clients refuse: ldap3 (hsa_ldap.connect, every write) and hsa_wire (the read)."""
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+    """The directory client (every read and write) refuses to connect."""
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
         LdapConnectError,
     )
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
-        open_wire,
-    )
 
-    texts = []
-    for client in (box.connect, lambda **o: open_wire(box.settings(**o))):
-        with pytest.raises(LdapConnectError) as err:
-            client(**overrides)
-        text = str(err.value)
-        assert "not trusted" in text or "certificate" in text.lower(), text
-        assert box.bind_password not in text
-        texts.append(text)
-    return texts[0]
+    with pytest.raises(LdapConnectError) as err:
+        box.connect(**overrides)
+    text = str(err.value)
+    assert "not trusted" in text, text
+    assert box.bind_password not in text
+    return text
 
 
 @pytest.mark.parametrize("kind", ["expired", "wronghost"])
@@ -114,11 +108,7 @@ def test_expired_and_wrong_hostname_server_certificates_are_refused(bad_server, 
     _refused(box, uri=box.ldaps_uri)                     # ldaps://
     conn = box.connect(validate_certs=False)             # the lab opt-out does connect,
     conn.unbind()                                        # so the refusal above is the check
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
-        open_wire,
-    )
-
-    open_wire(box.settings(validate_certs=False)).close()
+    box.connect(uri=box.ldaps_uri, validate_certs=False).unbind()
 
 
 def test_wrong_hostname_is_refused_by_the_module_and_nothing_written(bad_server, tmp_path):
@@ -139,7 +129,7 @@ def test_untrusted_server_certificate_is_refused(hsa_sandbox, tmp_path):
 
 
 def test_plain_ldap_without_starttls_is_refused_unless_allowed(hsa_sandbox, tmp_path):
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
         LdapConfigError,
     )
 
@@ -151,20 +141,13 @@ def test_plain_ldap_without_starttls_is_refused_unless_allowed(hsa_sandbox, tmp_
     rc, res, out = run_module("hsa_reconcile", {"provider_path": str(folder), "start_tls": False,
                                                 **ldap_args(hsa_sandbox)})
     assert rc != 0 and "clear text" in res["msg"] and hsa_entries(hsa_sandbox) == [], out[-2000:]
-    conn = hsa_sandbox.connect(start_tls=False, allow_plaintext=True)  # explicitly allowed
-    assert not conn.tls_started
-    conn.unbind()
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
-        open_wire,
-    )
-
-    with open_wire(hsa_sandbox.settings(start_tls=False, allow_plaintext=True)) as wire:
-        assert not hasattr(wire.sock, "version")  # a plain socket, as asked for
-        assert wire.search(hsa_sandbox.base_dn, ["objectClass"])
+    with hsa_sandbox.connect(start_tls=False, allow_plaintext=True) as conn:  # allowed
+        assert conn.tls_version() is None  # a plain connection, as asked for
+        assert list(conn.search(hsa_sandbox.base_dn, attributes=["objectClass"]))
 
 
 def test_client_certificate_binds_and_one_from_another_ca_is_refused(hsa_sandbox, tmp_path):
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
         LdapConnectError,
     )
 
@@ -172,7 +155,7 @@ def test_client_certificate_binds_and_one_from_another_ca_is_refused(hsa_sandbox
     cert_only = {"bind_dn": None, "bind_password": None}
     conn = hsa_sandbox.connect(client_cert=hsa_sandbox.client_cert,
                                client_key=hsa_sandbox.client_key, **cert_only)
-    assert conn.extend.standard.who_am_i().lower() == f"dn:{sb.CLIENT_DN}".lower()
+    assert conn.whoami().lower() == f"dn:{sb.CLIENT_DN}".lower()
     conn.unbind()
     folder = write_tree(tmp_path / "p", provider_files(people=1))
     args = {"provider_path": str(folder), "uri": hsa_sandbox.uri, "base_dn": hsa_sandbox.base_dn,
@@ -190,12 +173,8 @@ def test_client_certificate_binds_and_one_from_another_ca_is_refused(hsa_sandbox
     with pytest.raises(LdapConnectError) as err:
         hsa_sandbox.connect(**fake, **cert_only)
     assert "refused the bind" in str(err.value) or "could not" in str(err.value)
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
-        open_wire,
-    )
-
     with pytest.raises(LdapConnectError) as err:
-        open_wire(hsa_sandbox.settings(**fake, **cert_only))
+        hsa_sandbox.connect(uri=hsa_sandbox.ldaps_uri, **fake, **cert_only)
     assert "refused the bind" in str(err.value) or "could not" in str(err.value)
     hsa_sandbox.reset()
     rc, res, out = run_module("hsa_reconcile", {**args, **fake})

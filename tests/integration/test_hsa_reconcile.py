@@ -297,11 +297,11 @@ class _StopsServer:
     def __getattr__(self, name):
         return getattr(self._conn, name)
 
-    def add(self, *args, **kwargs):
+    def send(self, op):
         self._left -= 1
         if self._left == 0:
             self._box.stop()
-        return self._conn.add(*args, **kwargs)
+        return self._conn.send(op)
 
 
 def test_server_stopped_mid_apply_reports_then_rerun_converges(hsa_sandbox_factory):

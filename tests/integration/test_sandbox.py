@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,8 +11,9 @@ import sys
 from pathlib import Path
 
 import hsa_sandbox as sb
+import ldap
 import pytest
-from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
     LdapConfigError,
     LdapConnectError,
     connect,
@@ -47,41 +49,49 @@ def _norm(values):
     return sorted(str(v) for v in (values if isinstance(values, list) else [values]))
 
 
+def _add(conn, dn, classes, attrs):
+    """Add an entry with python-ldap itself (``conn.ldap``), not the toolkit's apply."""
+    entry = {"objectClass": classes, **attrs}
+    conn.ldap.add_s(dn, [(k, [str(x).encode() for x in (v if isinstance(v, list) else [v])])
+                         for k, v in entry.items()])
+
+
+def _dns(conn, base, filterstr, attributes):
+    return [dn for dn, _ in conn.search(base, filterstr, attributes)]
+
+
 def test_every_schema_attribute_round_trips_over_starttls(hsa_sandbox):
     """One entry per object class carries every HSA attribute; UTF-8 comes back intact."""
     conn = connect(hsa_sandbox.settings())
-    assert conn.tls_started, "ldap:// must be upgraded with StartTLS"
+    assert conn.tls_version(), "ldap:// must be upgraded with StartTLS"
     base = hsa_sandbox.base_dn
     provider_dn = f"o=Testvård AB,{base}"
     unit_dn = f"ou=Vårdcentralen Norr,{provider_dn}"
     person_dn = f"hsaIdentity=SE5565594230-P000000000003,{unit_dn}"
     commission_dn = f"cn=Läkare VC Norr,{unit_dn}"
     try:
-        assert conn.add(provider_dn, ["organization", "hsaHealthCareProvider"],
-                        {"hsaIdentity": "SE5565594230-P000000000000",
-                         "orgNo": EVERY_ATTRIBUTE["orgNo"]}), conn.result
+        _add(conn, provider_dn, ["organization", "hsaHealthCareProvider"],
+             {"hsaIdentity": "SE5565594230-P000000000000", "orgNo": EVERY_ATTRIBUTE["orgNo"]})
         unit = {k: EVERY_ATTRIBUTE[k] for k in (
             "unitPrescriptionCode", "hsaResponsibleHealthCareProvider", "hsaHealthCareUnitMember")}
-        assert conn.add(unit_dn, ["organizationalUnit", "hsaHealthCareUnit"],
-                        {"hsaIdentity": "SE5565594230-E000000000001", "mail": "norr@example.se",
-                         **unit}), conn.result
+        _add(conn, unit_dn, ["organizationalUnit", "hsaHealthCareUnit"],
+             {"hsaIdentity": "SE5565594230-E000000000001", "mail": "norr@example.se", **unit})
         person = {k: EVERY_ATTRIBUTE[k] for k in (
             "hsaTitle", "personalPrescriptionCode", "hsaGroupPrescriptionCode",
             "hsaSosTitleCodeSpeciality", "paTitleCode", "paTitleName", "fullName",
             "specialityCode", "specialityName")}
-        assert conn.add(person_dn, ["inetOrgPerson", "hsaPersonExtension"],
-                        {"cn": "Åsa Öberg", "sn": "Öberg", "givenName": "Åsa", **person}), \
-            conn.result
+        _add(conn, person_dn, ["inetOrgPerson", "hsaPersonExtension"],
+             {"cn": "Åsa Öberg", "sn": "Öberg", "givenName": "Åsa", **person})
         commission = {k: EVERY_ATTRIBUTE[k] for k in (
             "hsaCommissionPurpose", "hsaCommissionMember", "hsaCommissionRight",
             "hsaStartDate", "hsaEndDate")}
-        assert conn.add(commission_dn, ["hsaCommission"],
-                        {"hsaIdentity": "SE5565594230-U000000000001", **commission}), conn.result
+        _add(conn, commission_dn, ["hsaCommission"],
+             {"hsaIdentity": "SE5565594230-U000000000001", **commission})
 
         seen: dict[str, list] = {}
         for dn in (provider_dn, unit_dn, person_dn, commission_dn):
-            assert conn.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["*"])
-            for name, values in conn.response[0]["raw_attributes"].items():
+            ((_, attrs),) = conn.search(dn, attributes=["*"], scope="base")
+            for name, values in attrs.items():
                 decoded = [v.decode("utf-8") for v in values]
                 if name in EVERY_ATTRIBUTE:
                     seen[name] = decoded
@@ -90,24 +100,23 @@ def test_every_schema_attribute_round_trips_over_starttls(hsa_sandbox):
 
         # Equality matching works (the server can compare values): case-insensitive text.
         # (searched below this test's own provider: other tests share the sandbox)
-        assert conn.search(provider_dn, "(hsaTitle=läkare)", attributes=["hsaIdentity"])
-        assert [e["dn"] for e in conn.response if e["type"] == "searchResEntry"] == [person_dn]
-        assert conn.search(provider_dn, "(hsaStartDate<=20260601000000Z)", attributes=["cn"])
-        assert len([e for e in conn.response if e["type"] == "searchResEntry"]) == 1
+        assert _dns(conn, provider_dn, "(hsaTitle=läkare)", ["hsaIdentity"]) == [person_dn]
+        assert len(_dns(conn, provider_dn, "(hsaStartDate<=20260601000000Z)", ["cn"])) == 1
     finally:
         for dn in (commission_dn, person_dn, unit_dn, provider_dn):
-            conn.delete(dn)
+            with contextlib.suppress(ldap.NO_SUCH_OBJECT):
+                conn.ldap.delete_s(dn)
         conn.unbind()
 
 
 def test_ldaps_and_client_certificate_bind(hsa_sandbox):
     conn = connect(hsa_sandbox.settings(uri=hsa_sandbox.ldaps_uri))
-    assert conn.server.ssl and conn.bound
+    assert conn.tls_version() and conn.whoami() == "dn:cn=admin,c=SE"
     conn.unbind()
     conn = connect(hsa_sandbox.settings(bind_dn=None, bind_password=None,
                                         client_cert=hsa_sandbox.client_cert,
                                         client_key=hsa_sandbox.client_key))
-    assert conn.extend.standard.who_am_i() == "dn:cn=hsa-reconciler,o=sandbox,c=se"
+    assert conn.whoami() == "dn:cn=hsa-reconciler,o=sandbox,c=se"
     conn.unbind()
 
 
@@ -131,7 +140,7 @@ def test_plain_ldap_needs_explicit_permission(hsa_sandbox):
     with pytest.raises(LdapConfigError, match="clear text"):
         connect(hsa_sandbox.settings(start_tls=False))
     conn = connect(hsa_sandbox.settings(start_tls=False, allow_plaintext=True))
-    assert conn.bound and not conn.tls_started
+    assert conn.whoami() == "dn:cn=admin,c=SE" and not conn.tls_version()
     conn.unbind()
 
 

@@ -58,21 +58,17 @@ def published(hsa_sandbox, tmp_path_factory):
     hsa_sandbox.reset()
     work = tmp_path_factory.mktemp("siths")
     pki = TestPki(now=NOW, organization="Certvården AB")
-    conn = hsa_sandbox.connect()
     provider_dn = f"o=Certvården AB,{hsa_sandbox.base_dn}"
-    try:
-        assert conn.add(provider_dn, ["organization", "hsaHealthCareProvider"],
-                        {"hsaIdentity": _hsa("1000"), "orgNo": ORG}), conn.result
-        stranger = [("P099", "Okänd Främling", "valid", True)]
-        for suffix, name, scenario, _ in PEOPLE + stranger:
-            attrs = {"hsaIdentity": _hsa(suffix), "cn": name, "sn": name.split()[-1]}
-            if scenario:
-                certs = pki.person(_hsa(suffix), name, scenario)
-                attrs["userCertificate;binary"] = [c.der() for c in certs]
-            dn = f"hsaIdentity={_hsa(suffix)},{provider_dn}"
-            assert conn.add(dn, ["inetOrgPerson", "hsaPersonExtension"], attrs), conn.result
-    finally:
-        conn.unbind()
+    hsa_sandbox.add(provider_dn, ["organization", "hsaHealthCareProvider"],
+                    {"hsaIdentity": _hsa("1000"), "orgNo": ORG})
+    stranger = [("P099", "Okänd Främling", "valid", True)]
+    for suffix, name, scenario, _ in PEOPLE + stranger:
+        attrs = {"hsaIdentity": _hsa(suffix), "cn": name, "sn": name.split()[-1]}
+        if scenario:
+            certs = pki.person(_hsa(suffix), name, scenario)
+            attrs["userCertificate;binary"] = [c.der() for c in certs]
+        dn = f"hsaIdentity={_hsa(suffix)},{provider_dn}"
+        hsa_sandbox.add(dn, ["inetOrgPerson", "hsaPersonExtension"], attrs)
     people = "\n".join(
         f"  - hsa_id: {_hsa(s)}\n    given_name: {n.split()[0]}\n    surname: {n.split()[1]}\n"
         f"    full_name: {n}\n    unit: SE{ORG}-1001\n    uses_webcert: {str(w).lower()}"
@@ -165,13 +161,9 @@ def test_testpki_publishes_certificates_on_directory_entries(hsa_sandbox, monkey
 
     hsa_id = _hsa("P777")
     dn = f"hsaIdentity={hsa_id},{hsa_sandbox.base_dn}"
-    conn = hsa_sandbox.connect()
-    try:
-        conn.delete(dn)
-        assert conn.add(dn, ["inetOrgPerson", "hsaPersonExtension"],
-                        {"hsaIdentity": hsa_id, "cn": "Pia Publicerad", "sn": "Publicerad"})
-    finally:
-        conn.unbind()
+    hsa_sandbox.delete(dn)
+    hsa_sandbox.add(dn, ["inetOrgPerson", "hsaPersonExtension"],
+                    {"hsaIdentity": hsa_id, "cn": "Pia Publicerad", "sn": "Publicerad"})
     for key, value in hsa_sandbox.env.items():
         monkeypatch.setenv(key, value)
     pki = TestPki(now=NOW)

@@ -37,7 +37,6 @@ EE_REQUIREMENTS = ROOT / "requirements-ee.txt"
 
 # Import name (top-level package) -> distribution that provides it.
 IMPORT_TO_DISTRIBUTION = {
-    "ldap3": "ldap3",
     "ldap": "python-ldap",
     "ldif": "python-ldap",
     "ldapurl": "python-ldap",

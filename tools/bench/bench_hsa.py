@@ -4,23 +4,22 @@
 Usage: bench_hsa.py [--people N] [--units N] [--commissions N] [--loop-people N] [--no-loop]
 
 On a private sandbox slapd (tools/hsa-sandbox, temporary folder), with a generated
-provider (default 10,000 people, 200 units, 1,000 commissions):
+provider (default 10,000 people, 200 units, 1,000 commissions). Measured as a user runs
+it (``ansible-playbook playbooks/hsa.yml``), each playbook figure minus Ansible's own
+floor (a playbook that runs one ``ansible.builtin.ping``, median of five):
 
-1. initial apply (the hsa_reconcile module process, YAML to directory, empty plan cache)
-   vs ``ldapadd`` of the same entries from an LDIF file (goal: ≤ 2×; alternating, median
-   of three each);
-2. a no-change plan (module in check mode) vs one ``ldapsearch`` dump of the subtree
-   (goal: ≤ 3×). The goal is checked on the steady state: the run after a run that read
-   the same description and directory (the plan cache knows both, docs/hsa.md). Also
-   printed, without a goal: the first plan after the apply (description from the cache,
-   every entry compared) and a plan with ``cache: false`` (everything read, validated
-   and compared). Each figure, the baseline too, is the median of several runs;
-3. peak memory (max RSS) of the module process (goal: ≤ 300 MB);
-4. at 1,000 people: ``ansible-playbook playbooks/hsa.yml`` end to end vs an
-   ``ansible-playbook`` loop of ``community.general.ldap_entry`` over the same entries
-   (goal: ≥ 50× faster). That baseline needs python-ldap: it is pip-installed into the
-   virtualenv here when missing (it compiles against libldap2-dev and libsasl2-dev).
+1. initial apply (empty directory, empty description cache) vs ``ldapadd`` of the same
+   entries from an LDIF file (goal: <= 2x; alternating, median of three each);
+2. a no-change plan (``--check``, description unchanged since the last run: it comes
+   from the description cache; the directory is read, decoded and compared) vs one
+   ``ldapsearch`` dump of the subtree (goal: <= 4x; alternating, median of five each);
+3. peak memory (max RSS) of the hsa_reconcile module process, apply and plan (goal:
+   <= 300 MB);
+4. at 1,000 people: ``ansible-playbook playbooks/hsa.yml`` vs an ``ansible-playbook``
+   loop of ``community.general.ldap_entry`` over the same entries (goal: >= 50x faster).
 
+Also printed, without goals: the module process alone (apply, no-change plan, and a plan
+with ``cache: false``) and where a no-change plan spends its time, in process.
 Each figure and ratio is printed on its own line. Exit status 1 when a goal is missed.
 """
 
@@ -50,18 +49,22 @@ collection_path.ensure()
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (  # noqa: E402
     load_provider,
 )
-from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (  # noqa: E402
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.description_cache import (  # noqa: E402
+    DescriptionCache,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (  # noqa: E402  # noqa: E402
+    DirectoryEntry,
     desired_entries,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_ldif import (  # noqa: E402
-    ldif_line,
+    render_entries_ldif,
 )
 
 MU = "ansible_collections.webcert_siths.onboarding.plugins.module_utils"
 median = statistics.median
 ORG = "SE5599123451"
-RUNS = 7  # runs per figure; the median is printed
-APPLY_RUNS = 3  # initial applies (each about 5 s at 10,000 people)
+RUNS = 5  # runs per figure; the median is printed
+APPLY_RUNS = 3  # initial applies
 PYTHON = sys.executable
 RUNNER = f"""
 import sys, runpy
@@ -113,14 +116,10 @@ def write_provider(folder: Path, people: int, units: int, commissions: int) -> N
 
 
 def content_ldif(model, base_dn: str) -> str:
-    out = []
-    for e in desired_entries(model, base_dn).entries:
-        out.append(ldif_line("dn", e.dn))
-        out.extend(ldif_line("objectClass", c) for c in e.object_classes)
-        for name, values in e.attributes.items():
-            out.extend(ldif_line(name, v) for v in values)
-        out.append("")
-    return "\n".join(out) + "\n"
+    return render_entries_ldif(
+        DirectoryEntry(e.dn, {"objectClass": e.object_classes,
+                              **{k: v for k, v in e.attributes.items() if v}})
+        for e in desired_entries(model, base_dn).entries)
 
 
 # --------------------------------------------------------------------------- runners
@@ -166,13 +165,13 @@ def run_module(info, provider: Path, tmp: Path, check: bool = False,
     return elapsed, usage.ru_maxrss / 1024, result
 
 
-def plan_breakdown(info, provider: Path, cache_dir: Path) -> dict[str, float]:
-    """Where a no-change plan spends its time, measured in this process (seconds): the
-    steps of a plan without the cache, then those of the steady state."""
+def plan_breakdown(info, provider: Path) -> dict[str, float]:
+    """Where a no-change plan spends its time, measured in this process (seconds)."""
     import gc
 
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
         LdapSettings,
+        connect,
     )
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
         READ_ATTRIBUTES,
@@ -181,18 +180,11 @@ def plan_breakdown(info, provider: Path, cache_dir: Path) -> dict[str, float]:
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan import (
         make_plan,
     )
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_cache import (
-        PlanCache,
-    )
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.wire import (
-        decode_entry,
-        open_wire,
-    )
 
     imports = (f"import sys; sys.path.insert(0, {str(ROOT / '.cache' / 'collections')!r}); "
                "import ansible.module_utils.basic; "
                + "; ".join(f"import {MU}.directory.{name}"
-                           for name in ("module_args", "reconciler", "plan_cache", "wire")))
+                           for name in ("module_args", "reconciler", "description_cache")))
     settings = LdapSettings(uri=info.uri, base_dn=info.base_dn, bind_dn=info.bind_dn,
                             bind_password=info.bind_password, ca_file=info.ca_file)
 
@@ -201,61 +193,32 @@ def plan_breakdown(info, provider: Path, cache_dir: Path) -> dict[str, float]:
         value = fn()
         return time.perf_counter() - start, value
 
-    out = {"interpreter start and the steady state's imports (own process)": median(
+    out = {"interpreter start and the module's imports (own process)": median(
         timed(lambda: subprocess.run([PYTHON, "-c", imports], check=True))[0]
         for _ in range(5))}
     gc.disable()  # as in the module process
     try:
         t, model = timed(lambda: load_provider(provider).model)
-        out["without the cache: YAML load and validation"] = t
+        out["YAML load and validation (without the description cache)"] = t
         t, desired = timed(lambda: desired_entries(model, info.base_dn))
-        out["without the cache: desired entries"] = t
-
-        def read():
-            with open_wire(settings) as wire:
-                return wire.search(info.base_dn, READ_ATTRIBUTES)
-        t, ops = timed(read)
-        out["without the cache: directory read (hsa_wire)"] = t
-        t, actual = timed(lambda: [make_entry(*decode_entry(op)) for op in ops])
-        out["without the cache: decode"] = t
+        out["desired entries (without the description cache)"] = t
+        cache = DescriptionCache(os.environ["HSA_CACHE_DIR"])
+        t, cached = timed(lambda: cache.load(str(provider), info.base_dn, True))
+        assert cached is not None, "the description cache holds no description"
+        out["description from the description cache"] = t
+        t, conn = timed(lambda: connect(settings))
+        out["connect, StartTLS and bind"] = t
+        t, raw = timed(lambda: list(conn.search(info.base_dn, attributes=READ_ATTRIBUTES)))
+        out["directory read (paged search, python-ldap)"] = t
+        conn.close()
+        t, actual = timed(lambda: [make_entry(dn, attrs) for dn, attrs in raw])
+        out["decode"] = t
         t, plan = timed(lambda: make_plan(desired, actual, info.base_dn))
-        out["without the cache: diff"] = t
+        out["diff"] = t
         assert not plan.operations, plan.counts
-
-        cache = PlanCache(str(cache_dir))
-        t, cached = timed(lambda: cache.load_description(str(provider), info.base_dn, True))
-        assert cached is not None, "the plan cache holds no description"
-        out["steady state: description from the cache"] = t
-        t, seen = timed(lambda: cache.load_seen(info.uri, info.base_dn, READ_ATTRIBUTES,
-                                                cached.fingerprints))
-        assert seen is not None, "the plan cache holds no read in sync"
-        out["steady state: last read in sync from the cache"] = t
-
-        def compare():
-            with open_wire(settings) as wire:
-                return wire.read(info.base_dn, READ_ATTRIBUTES, expected=seen[0])
-        t, answer = timed(compare)
-        assert answer.unchanged, "the directory changed"
-        out["steady state: directory read, compared with the last read (hsa_wire)"] = t
     finally:
         gc.enable()
     return out
-
-
-def ensure_python_ldap() -> bool:
-    try:
-        import ldap  # noqa: F401
-        return True
-    except ImportError:
-        pass
-    print("hsa: installing python-ldap into the virtualenv for the ldap_entry baseline")
-    r = subprocess.run([PYTHON, "-m", "pip", "install", "-q", "python-ldap"],
-                       capture_output=True, text=True, check=False)
-    if r.returncode != 0:
-        print("hsa: python-ldap could not be installed (needs libldap2-dev and libsasl2-dev):"
-              f" {r.stderr.strip().splitlines()[-1:]}")
-        return False
-    return True
 
 
 def loop_baseline(info, model, tmp: Path) -> float:
@@ -300,17 +263,47 @@ def loop_baseline(info, model, tmp: Path) -> float:
     return elapsed
 
 
-def playbook_run(info, provider: Path) -> float:
-    env = dict(os.environ, **info.env, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+def playbook_run(info, provider: Path, tmp: Path, *args: str) -> tuple[float, dict]:
+    """``ansible-playbook playbooks/hsa.yml`` as a user runs it; (seconds, the plan's
+    counts as the module returned them)."""
+    env = dict(os.environ, **info.env, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
     start = time.perf_counter()
     r = subprocess.run([str(Path(PYTHON).parent / "ansible-playbook"),
                         str(ROOT / "playbooks" / "hsa.yml"), "-e", f"hsa_provider_path={provider}",
-                        "-e", f"ansible_python_interpreter={PYTHON}"],
+                        "-e", f"hsa_report_dir={tmp / 'reports'}",
+                        "-e", f"ansible_python_interpreter={PYTHON}", *args],
                        env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     if r.returncode != 0:
-        raise SystemExit(f"playbooks/hsa.yml failed:\n{r.stdout[-2000:]}")
-    return elapsed
+        raise SystemExit(f"playbooks/hsa.yml failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+    counts = {}
+    for play in json.loads(r.stdout)["plays"]:
+        for task in play["tasks"]:
+            for result in task["hosts"].values():
+                if "counts" in result and "plan" in result:
+                    counts = result["counts"]
+    return elapsed, counts
+
+
+def floor_run(tmp: Path) -> float:
+    """Ansible's own floor: a playbook that runs one ansible.builtin.ping on localhost."""
+    playbook = tmp / "ping.yml"
+    playbook.write_text("""---
+- name: Ansible's floor
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+""", encoding="utf-8")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    start = time.perf_counter()
+    subprocess.run([str(Path(PYTHON).parent / "ansible-playbook"), str(playbook),
+                    "-e", f"ansible_python_interpreter={PYTHON}"],
+                   env=env, capture_output=True, check=True)
+    return time.perf_counter() - start
 
 
 # --------------------------------------------------------------------------- main
@@ -327,7 +320,7 @@ def main(argv=None) -> int:
     ok = True
     with tempfile.TemporaryDirectory(prefix="bench-hsa-") as t:
         tmp = Path(t)
-        cache_dir = tmp / "plan-cache"  # the module runs' plan cache, not ~/.cache
+        cache_dir = tmp / "description-cache"  # the runs' description cache, not ~/.cache
         os.environ["HSA_CACHE_DIR"] = str(cache_dir)
         info = sb.start(tmp / "sandbox")
         try:
@@ -345,67 +338,80 @@ def main(argv=None) -> int:
             ldif = tmp / "load.ldif"
             ldif.write_text(content_ldif(model, info.base_dn), encoding="utf-8")
 
-            # ldapadd and the module's initial apply alternate (each into an empty tree, the
-            # module with an empty plan cache: YAML to directory); medians of the runs.
+            floor = median(floor_run(tmp) for _ in range(5))
+            print(f"hsa: Ansible's floor (ansible-playbook with one ansible.builtin.ping) "
+                  f"{floor:.2f} s (median of 5)")
+
+            # ldapadd and the playbook's initial apply alternate, each into an empty tree
+            # (the playbook with an empty description cache: YAML to directory).
             adds, applies = [], []
-            for k in range(APPLY_RUNS):
+            for _ in range(APPLY_RUNS):
                 adds.append(ldap_tool(info, "ldapadd", "-f", str(ldif)))
                 wipe(info, pdn)
                 shutil.rmtree(cache_dir, ignore_errors=True)
-                applies.append(run_module(info, provider, tmp))
-                assert applies[-1][2]["counts"]["add"] == n, applies[-1][2]["counts"]
-                if k < APPLY_RUNS - 1:
-                    wipe(info, pdn)
+                t_run, counts = playbook_run(info, provider, tmp)
+                assert counts.get("add") == n, counts
+                applies.append(t_run)
+                wipe(info, pdn)
             t_ldapadd = median(adds)
-            t_apply = median(t for t, _, _ in applies)
-            rss_apply = max(r for _, r, _ in applies)
-            print(f"hsa: baseline ldapadd of the same LDIF {t_ldapadd:.2f} s "
+            t_apply = median(applies) - floor
+            print(f"hsa: baseline ldapadd of the same entries {t_ldapadd:.2f} s "
                   f"(median of {APPLY_RUNS})")
+            print(f"hsa: initial apply, ansible-playbook playbooks/hsa.yml minus the floor "
+                  f"{t_apply:.2f} s (median of {APPLY_RUNS})")
             ratio = t_apply / t_ldapadd
             ok &= ratio <= 2
-            print(f"hsa: initial apply (module process) {t_apply:.2f} s "
-                  f"(median of {APPLY_RUNS})")
             print(f"hsa: initial apply / ldapadd ratio {ratio:.2f}x (goal <= 2x)")
+
+            # The module process alone, and its peak memory (apply into an empty tree).
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            t_mod_apply, rss_apply, res = run_module(info, provider, tmp)
+            assert res["counts"]["add"] == n, res["counts"]
+            print(f"hsa: initial apply, module process alone {t_mod_apply:.2f} s "
+                  f"= {t_mod_apply / t_ldapadd:.2f}x ldapadd")
 
             def dump() -> float:
                 with (tmp / "dump.ldif").open("w") as fh:
                     return ldap_tool(info, "ldapsearch", "-LLL", "-b", info.base_dn,
                                      "(objectClass=*)", stdin=fh)
 
-            t_first, rss_plan, res = run_module(info, provider, tmp, check=True)
-            assert not any(res["counts"].values()), res["counts"]
-            assert res["cache"]["description"] == "hit", res["cache"]
-            run_module(info, provider, tmp, check=True)  # the read is now known in sync
-            # Baseline and plan runs alternate, so a change in the machine's load while
-            # the bench runs weighs on both alike; each figure is the median of its runs.
-            searches, runs = [], []
+            # No-change plans: the description is unchanged since the last run (the
+            # apply above stored it), the directory is read and compared every time.
+            searches, plans = [], []
             for _ in range(RUNS):
                 searches.append(dump())
-                runs.append(run_module(info, provider, tmp, check=True))
+                t_run, counts = playbook_run(info, provider, tmp, "--check")
+                assert counts and not any(counts.values()), counts
+                plans.append(t_run)
             t_search = median(searches)
+            t_plan = median(plans) - floor
             print(f"hsa: baseline ldapsearch dump of the subtree {t_search:.3f} s "
                   f"(median of {RUNS})")
-            print(f"hsa: first no-change plan after the apply (description from the cache, "
-                  f"every entry compared) {t_first:.2f} s = {t_first / t_search:.2f}x")
+            print(f"hsa: no-change plan, ansible-playbook playbooks/hsa.yml --check minus the "
+                  f"floor {t_plan:.3f} s (median of {RUNS})")
+            ratio = t_plan / t_search
+            ok &= ratio <= 4
+            print(f"hsa: no-change plan / ldapsearch ratio {ratio:.2f}x (goal <= 4x)")
+
+            mod_plans = [run_module(info, provider, tmp, check=True) for _ in range(3)]
+            for _, _, res in mod_plans:
+                assert not any(res["counts"].values()), res["counts"]
+                assert res["cache"] == {"description": "hit"}, res["cache"]
+            t_mod_plan = median(t for t, _, _ in mod_plans)
+            rss_plan = max(r for _, r, _ in mod_plans)
+            print(f"hsa: no-change plan, module process alone {t_mod_plan:.3f} s "
+                  f"= {t_mod_plan / t_search:.2f}x ldapsearch (median of 3)")
             t_off = median(run_module(info, provider, tmp, check=True, cache=False)[0]
                            for _ in range(3))
-            print(f"hsa: no-change plan with cache: false (everything read, validated and "
-                  f"compared) {t_off:.2f} s = {t_off / t_search:.2f}x (median of 3)")
-            for _, _, res in runs:
-                assert not any(res["counts"].values()), res["counts"]
-                assert res["cache"]["entries_compared"] == 0, res["cache"]
-            t_plan = median(t for t, _, _ in runs)
-            rss_plan = max(rss_plan, *(r for _, r, _ in runs))
-            ratio = t_plan / t_search
-            ok &= ratio <= 3
-            print(f"hsa: no-change plan (module process, check mode, steady state) "
-                  f"{t_plan:.3f} s (median of {RUNS})")
-            print(f"hsa: no-change plan / ldapsearch ratio {ratio:.2f}x (goal <= 3x)")
-            for stage, seconds in plan_breakdown(info, provider, cache_dir).items():
+            print(f"hsa: no-change plan, module process alone, cache: false (description "
+                  f"read and validated too) {t_off:.3f} s = {t_off / t_search:.2f}x "
+                  f"(median of 3)")
+            for stage, seconds in plan_breakdown(info, provider).items():
                 print(f"hsa: no-change plan, in process: {stage} {seconds:.3f} s")
             peak = max(rss_apply, rss_plan)
             ok &= peak <= 300
-            print(f"hsa: peak memory of the module process {peak:.0f} MB (goal <= 300 MB)")
+            print(f"hsa: peak memory of the module process {peak:.0f} MB "
+                  f"(apply {rss_apply:.0f} MB, plan {rss_plan:.0f} MB; goal <= 300 MB)")
             wipe(info, pdn)
 
             if not a.no_loop:
@@ -415,18 +421,15 @@ def main(argv=None) -> int:
                 small_model = load_provider(small).model
                 m = (1 + len(small_model.units) + len(small_model.people)
                      + len(small_model.commissions))
-                t_ours = playbook_run(info, small)
+                t_ours, _ = playbook_run(info, small, tmp)
                 print(f"hsa: {a.loop_people} people ({m} entries): "
                       f"ansible-playbook playbooks/hsa.yml {t_ours:.2f} s")
                 wipe(info, desired_entries(small_model, info.base_dn).entries[0].dn)
-                if ensure_python_ldap():
-                    t_loop = loop_baseline(info, small_model, tmp)
-                    ratio = t_loop / t_ours
-                    ok &= ratio >= 50
-                    print(f"hsa: baseline ldap_entry loop {t_loop:.2f} s")
-                    print(f"hsa: speed-up over the ldap_entry loop {ratio:.1f}x (goal >= 50x)")
-                else:
-                    print("hsa: ldap_entry baseline skipped (python-ldap unavailable)")
+                t_loop = loop_baseline(info, small_model, tmp)
+                ratio = t_loop / t_ours
+                ok &= ratio >= 50
+                print(f"hsa: baseline ldap_entry loop {t_loop:.2f} s")
+                print(f"hsa: speed-up over the ldap_entry loop {ratio:.1f}x (goal >= 50x)")
         finally:
             sb.stop(tmp / "sandbox")
     print(f"hsa: {'all goals met' if ok else 'GOAL MISSED'}")

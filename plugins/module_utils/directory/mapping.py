@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .client import (
+    escape_rdn_value,
+    parse_dn,
+    rdn,
+)
 # Re-exported: part of this module's API.
 from .schema import (  # noqa: F401 pylint: disable=unused-import
     ALL_MANAGED,
@@ -114,101 +118,20 @@ def same_values(attribute: str, a, b) -> bool:
 
 # --------------------------------------------------------------------------- DNs
 
-_DN_SPECIAL = ',+"\\<>;='
-_DN_ESCAPED = re.compile(r'[\\+";]')  # escapes or multi-valued RDNs: the full parser
-_NEEDS_ESCAPE = re.compile(r'[,+"\\<>;=\x00]|^[# ]| $')
-
-
-def escape_rdn_value(value: str) -> str:
-    """RFC 4514 escaping of an attribute value in a DN (``a,b=c`` -> ``a\\,b\\=c``)."""
-    if not _NEEDS_ESCAPE.search(value):
-        return value
-    out = []
-    for i, ch in enumerate(value):
-        if ch in _DN_SPECIAL or (i == 0 and ch in "# ") or (i == len(value) - 1 and ch == " "):
-            out.append("\\" + ch)
-        elif ch == "\0":
-            out.append("\\00")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def rdn(attribute: str, value: str) -> str:
-    return f"{attribute}={escape_rdn_value(value)}"
-
-
-def parse_dn(dn: str) -> list[list[tuple[str, str]]]:
-    """Split a DN into RDNs, each a list of (attribute, unescaped value)."""
-    if not _DN_ESCAPED.search(dn):  # fast path: nothing escaped or multi-valued
-        out = []
-        for part in dn.split(","):
-            attr, _sep, value = part.partition("=")
-            out.append([(attr.strip(), value.strip(" "))])
-        return out if dn else []
-    rdns: list[list[tuple[str, str]]] = []
-    current: list[tuple[str, str]] = []
-    attr, buf, kept, i, in_value = "", bytearray(), 0, 0, False
-
-    def flush() -> None:
-        nonlocal attr, buf, kept
-        while len(buf) > kept and buf.endswith(b" "):  # unescaped trailing spaces
-            del buf[-1]
-        current.append((attr.strip(), buf.decode("utf-8", "replace")))
-        attr, buf, kept = "", bytearray(), 0
-
-    while i < len(dn):
-        ch = dn[i]
-        if not in_value:
-            if ch == "=":
-                in_value = True
-                while i + 1 < len(dn) and dn[i + 1] == " ":
-                    i += 1
-            else:
-                attr += ch
-        elif ch == "\\" and i + 1 < len(dn):
-            pair = dn[i + 1 : i + 3]
-            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
-                buf.append(int(pair, 16))
-                i += 2
-            else:
-                buf.extend(dn[i + 1].encode())
-                i += 1
-            kept = len(buf)
-        elif ch in ",+;":
-            flush()
-            in_value = False
-            if ch != "+":
-                rdns.append(current)
-                current = []
-        else:
-            buf.extend(ch.encode())
-        i += 1
-    if in_value or attr.strip():
-        flush()
-    if current:
-        rdns.append(current)
-    return rdns
-
 
 @functools.lru_cache(maxsize=65536)
 def _ava_key(attribute: str, value: str) -> str:
     return f"{attribute.lower()}={escape_rdn_value(match_key(attribute, value))}"
 
 
+@functools.lru_cache(maxsize=65536)
+def _dn_keys(dn: str) -> tuple[str, ...]:
+    return tuple("+".join(sorted(_ava_key(a, v) for a, v in one)) for one in parse_dn(dn))
+
+
 def dn_keys(dn: str) -> list[str]:
     """Per RDN, a comparison key: attribute names lowered, values by matching rule."""
-    if dn and not _DN_ESCAPED.search(dn):  # plain DN: first RDN + cached parent
-        head, sep, rest = dn.partition(",")
-        attr, _sep, value = head.partition("=")
-        first = _ava_key(attr.strip(), value.strip(" "))
-        return [first, *_suffix_keys(rest)] if sep else [first]
-    return ["+".join(sorted(_ava_key(a, v) for a, v in one)) for one in parse_dn(dn)]
-
-
-@functools.lru_cache(maxsize=4096)
-def _suffix_keys(dn: str) -> tuple[str, ...]:
-    return tuple(dn_keys(dn)) if dn else (_ava_key("", ""),)  # "a=b," ends in an empty RDN
+    return list(_dn_keys(dn))
 
 
 def normalize_dn(dn: str) -> str:
@@ -254,8 +177,6 @@ class DesiredEntry:
     # Every managed attribute of the kind; an empty tuple means "must be absent".
     attributes: dict[str, tuple[str, ...]]
     origin: Origin | None = None
-    # dn_keys(dn) when already known (the plan cache keeps them); None: computed when needed
-    keys: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -444,10 +365,12 @@ def desired_entries(model: ProviderModel, base_dn: str) -> DesiredState:
 # --------------------------------------------------------------------------- actual
 
 
-class _Readable:
-    """Attribute access shared by DirectoryEntry and TwinEntry (needs ``attributes``)."""
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """One entry as read: DN and attributes (canonical names, string values)."""
 
-    __slots__ = ()
+    dn: str
+    attributes: dict[str, tuple[str, ...]]
 
     def get(self, attribute: str) -> tuple[str, ...]:
         return self.attributes.get(canonical(attribute), ())
@@ -455,14 +378,6 @@ class _Readable:
     def first(self, attribute: str) -> str | None:
         values = self.get(attribute)
         return values[0] if values else None
-
-
-@dataclass(frozen=True)
-class DirectoryEntry(_Readable):
-    """One entry as read: DN and attributes (canonical names, string values)."""
-
-    dn: str
-    attributes: dict[str, tuple[str, ...]]
 
     @property
     def hsa_id(self) -> str | None:
@@ -475,35 +390,6 @@ class DirectoryEntry(_Readable):
             if KIND_CLASS[kind].lower() in classes:
                 return kind
         return None
-
-
-class TwinEntry(_Readable):
-    """A directory entry known to hold exactly what ``want`` (a DesiredEntry) describes, at
-    its DN: the server sent the same bytes as when the plan cache saw it match. It stands
-    in for the decoded DirectoryEntry; its attributes are built only if something asks."""
-
-    __slots__ = ("_attributes", "dn", "want")
-
-    def __init__(self, want: DesiredEntry):
-        self.want = want
-        self.dn = want.dn
-        self._attributes: dict[str, tuple[str, ...]] | None = None
-
-    @property
-    def attributes(self) -> dict[str, tuple[str, ...]]:
-        if self._attributes is None:
-            attrs = {"objectClass": tuple(self.want.object_classes)}
-            attrs.update((k, v) for k, v in self.want.attributes.items() if v)
-            self._attributes = attrs
-        return self._attributes
-
-    @property
-    def hsa_id(self) -> str:
-        return self.want.hsa_id
-
-    @property
-    def kind(self) -> str:
-        return self.want.kind
 
 
 def make_entry(dn: str, attributes: dict) -> DirectoryEntry:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback
 
-from .ldap import (
+from .client import (
     LdapSettings,
     check_settings,
 )

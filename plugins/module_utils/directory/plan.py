@@ -36,9 +36,9 @@ from .mapping import (
     DesiredEntry,
     DesiredState,
     DirectoryEntry,
-    TwinEntry,
     dn_keys,
     match_key,
+    normalize_dn,
     parse_dn,
     rdn,
 )
@@ -99,10 +99,6 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     foreign: int = 0  # entries below the base DN without hsaIdentity (never touched)
     refused: list[dict] = field(default_factory=list)  # {op, kind, hsa_id, dn, message}
-    # Not part of to_dict(): (desired entry, actual entry) pairs that need no change, and
-    # the entries read that are the base DN itself (never planned for).
-    in_sync: list[tuple] = field(default_factory=list, repr=False, compare=False)
-    base_entries: list = field(default_factory=list, repr=False, compare=False)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -134,14 +130,12 @@ class Plan:
 class _Node:
     """An actual entry while the plan is built: its DN follows planned moves."""
 
-    __slots__ = ("_rdns", "entry", "final", "keys", "read_keys", "twin")
+    __slots__ = ("_rdns", "entry", "final", "keys")
 
-    def __init__(self, entry: DirectoryEntry, keys: list[str] | None = None):
+    def __init__(self, entry: DirectoryEntry):
         self.entry = entry
-        self.twin = None  # the DesiredEntry a TwinEntry stands for
         self._rdns: list[str] | None = None  # parsed when needed (most entries never are)
-        self.keys = dn_keys(entry.dn) if keys is None else keys
-        self.read_keys = self.keys  # where it is now (keys: where the plan puts it)
+        self.keys = dn_keys(entry.dn)  # where the plan puts it
         self.final = True  # still exists after the plan
 
     @property
@@ -209,46 +203,26 @@ def _apply_rdn_change(
 def make_plan(
     desired: DesiredState, actual, base_dn: str, prune: bool = False, max_deletes: int = 10,
 ) -> Plan:
-    """The operations that make ``actual`` (the entries read) what ``desired`` wants.
-
-    A ``TwinEntry`` in ``actual`` is known to match its desired entry exactly (the plan
-    cache's facts): it is not compared again. ``plan.in_sync`` lists every (desired,
-    actual) pair that needs no change.
-    """
+    """The operations that make ``actual`` (the entries read) what ``desired`` wants."""
     plan = Plan(base_dn=base_dn, errors=[str(e) for e in desired.errors])
     base_keys = dn_keys(base_dn)
-    want_keys: dict[int, list[str]] = {}  # id(desired entry) -> dn_keys(its DN)
-
-    def keys_of(want: DesiredEntry) -> list[str]:
-        keys = want_keys.get(id(want))
-        if keys is None:
-            keys = list(want.keys) if want.keys is not None else dn_keys(want.dn)
-            want_keys[id(want)] = keys
-        return keys
 
     id_keys = {id(e): match_key("hsaIdentity", e.hsa_id) for e in desired.entries}
     wanted = set(id_keys.values())
     nodes: list[_Node] = []
     by_id: dict[str, _Node] = {}
     for entry in actual:
-        twin = entry.want if isinstance(entry, TwinEntry) else None
-        node = _Node(entry, None if twin is None else list(keys_of(twin)))
+        node = _Node(entry)
         if not _is_below(node.keys, base_keys):
             if node.keys != base_keys:
                 plan.warnings.append(f"ignored {entry.dn}: outside the base DN {base_dn}")
-            else:
-                plan.base_entries.append(entry)
             continue
         nodes.append(node)
-        if twin is not None:
-            node.twin = twin
-            key = id_keys.get(id(twin)) or match_key("hsaIdentity", twin.hsa_id)
-        else:
-            ident = entry.hsa_id
-            if not ident:
-                plan.foreign += 1
-                continue
-            key = match_key("hsaIdentity", ident)
+        ident = entry.hsa_id
+        if not ident:
+            plan.foreign += 1
+            continue
+        key = match_key("hsaIdentity", ident)
         if key in by_id:
             plan.errors.append(
                 f"HSA-id {entry.hsa_id} is on two directory entries ({by_id[key].entry.dn} "
@@ -263,8 +237,7 @@ def make_plan(
     others = [
         n
         for n in nodes
-        if n.twin is None
-        and n.entry.kind == "provider"
+        if n.entry.kind == "provider"
         and n.entry.hsa_id
         and match_key("hsaIdentity", n.entry.hsa_id) not in ours
     ]
@@ -283,9 +256,6 @@ def make_plan(
                 "Check the HSA-id in the description, or have that provider remove the entry"
             )
             continue
-        if node.twin is want and node.keys == keys_of(want):
-            plan.in_sync.append((want, node.entry))
-            continue
         have_kind = node.entry.kind
         if have_kind != want.kind:
             plan.errors.append(
@@ -293,13 +263,10 @@ def make_plan(
                 f"({node.entry.dn}) but a {want.kind} in the description"
             )
             continue
-        before = len(ops)
         ops.extend(_free_target(want, node, nodes, wanted))
         ops.extend(_update(want, node, nodes))
-        if len(ops) == before and node.read_keys == keys_of(want):  # not moved with a parent
-            plan.in_sync.append((want, node.entry))
 
-    _check_targets(desired, nodes, by_id, plan, keys_of, id_keys)
+    _check_targets(desired, nodes, by_id, plan, id_keys)
 
     unmanaged = [n for k, n in by_id.items() if k not in wanted]
     provider_keys = None
@@ -546,7 +513,6 @@ def _free_target(want: DesiredEntry, node: _Node, nodes: list[_Node], wanted) ->
     attrs = _apply_rdn_change(blocker.entry.attributes, first, parse_dn(temp_dn)[0])
     _move(blocker, nodes, [temp_rdn, *parent], temp_keys)
     blocker.entry = DirectoryEntry(temp_dn, attrs)
-    blocker.twin = None
     return [op]
 
 
@@ -559,15 +525,14 @@ def _aux(kind: str) -> str:
     }[kind]
 
 
-def _check_targets(desired: DesiredState, nodes, by_id, plan: Plan, keys_of,
-                   id_keys) -> None:
+def _check_targets(desired: DesiredState, nodes, by_id, plan: Plan, id_keys) -> None:
     """A new or moved entry must not land on a DN another kept entry holds."""
     mine = {id(by_id[k]) for k in id_keys.values() if k in by_id}
     taken = {n.key: n for n in nodes if id(n) not in mine}
     if not taken:
         return
     for want in desired.entries:
-        key = ",".join(keys_of(want))
+        key = normalize_dn(want.dn)
         other = taken.get(key)
         if other is not None:
             plan.errors.append(

@@ -1,87 +1,85 @@
-"""The plan as an LDIF change file (``ldapmodify -f``), and entries as content LDIF."""
+"""The plan as an LDIF change file (``ldapmodify -f``), and entries as content LDIF.
+
+Written with python-ldap's ``ldif.LDIFWriter`` (RFC 2849: base64 for values that are not
+safe ASCII, lines folded at 76 characters). LDIFWriter writes entries, add and modify
+records; the modrdn and delete records are written by a subclass with the same line
+writer.
+"""
 
 from __future__ import annotations
 
-import base64
+import io
+
+import ldap
+import ldif
 
 from .plan import Plan
 
 
-def _ldif_safe(value: str) -> bool:
-    if not value:
-        return True
-    if value[0] in " :<" or value[-1] == " ":
-        return False
-    return all(0 < ord(ch) < 128 and ch not in "\r\n" for ch in value)
+class _ChangeWriter(ldif.LDIFWriter):
+    """LDIFWriter plus the modrdn and delete change records (RFC 2849)."""
+
+    def line(self, name: str, value) -> None:
+        self._unparseAttrTypeandValue(name, _b(value))
+
+    def modrdn(self, dn: str, new_rdn: str, new_superior: str | None) -> None:
+        self.line("dn", dn)
+        self.line("changetype", "modrdn")
+        self.line("newrdn", new_rdn)
+        self.line("deleteoldrdn", "1")
+        if new_superior:
+            self.line("newsuperior", new_superior)
+        self._output_file.write(self._last_line_sep)
+
+    def delete(self, dn: str) -> None:
+        self.line("dn", dn)
+        self.line("changetype", "delete")
+        self._output_file.write(self._last_line_sep)
 
 
-def ldif_line(name: str, value) -> str:
-    """``name: value``, or ``name:: base64`` for non-ASCII or unsafe values."""
-    if isinstance(value, bytes):
-        line = f"{name}:: {base64.b64encode(value).decode('ascii')}"
-    elif _ldif_safe(value):
-        line = f"{name}: {value}"
-    else:
-        line = f"{name}:: {base64.b64encode(value.encode('utf-8')).decode('ascii')}"
-    return _fold(line)
-
-
-def _fold(line: str, width: int = 76) -> str:
-    if len(line) <= width:
-        return line
-    parts = [line[:width]]
-    rest = line[width:]
-    while rest:
-        parts.append(" " + rest[: width - 1])
-        rest = rest[width - 1 :]
-    return "\n".join(parts)
+def _b(value) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("utf-8")
 
 
 def render_ldif(plan: Plan) -> str:
     """The plan as an LDIF change file (``ldapmodify -f``) with the same effect as apply."""
-    out = [
-        "# HSA change file written by hsa_reconcile. Apply in order with:",
-        "#   ldapmodify -H <uri> -D <bind DN> -W -f plan.ldif",
-        f"# Base DN: {plan.base_dn}",
-        "version: 1",
-        "",
-    ]
+    out = io.StringIO()
+    out.write("# HSA change file written by hsa_reconcile. Apply in order with:\n"
+              "#   ldapmodify -H <uri> -D <bind DN> -W -f plan.ldif\n"
+              f"# Base DN: {_comment(plan.base_dn)}\n"
+              "version: 1\n\n")
+    writer = _ChangeWriter(out)
     for o in plan.operations:
-        out.append(f"# {o.op} {o.kind} {o.hsa_id or ''}".rstrip())
-        out.append(ldif_line("dn", o.dn))
+        out.write(f"# {o.op} {o.kind} {_comment(o.hsa_id or '')}".rstrip() + "\n")
         if o.op == "add":
-            out.append("changetype: add")
-            for name, values in o.attributes:
-                out.extend(ldif_line(name, v) for v in values)
+            writer.unparse(o.dn, [(name, [_b(v) for v in values])
+                                  for name, values in o.attributes if values])
         elif o.op == "modify":
-            out.append("changetype: modify")
-            for c in o.changes:
+            mods = []
+            for c in o.changes:  # delete the values as read, then add: never a replace
                 if c.delete:
-                    out.append(f"delete: {c.attribute}")
-                    out.extend(ldif_line(c.attribute, v) for v in c.delete)
-                    out.append("-")
+                    mods.append((ldap.MOD_DELETE, c.attribute, [_b(v) for v in c.delete]))
                 if c.add:
-                    out.append(f"add: {c.attribute}")
-                    out.extend(ldif_line(c.attribute, v) for v in c.add)
-                    out.append("-")
+                    mods.append((ldap.MOD_ADD, c.attribute, [_b(v) for v in c.add]))
+            writer.unparse(o.dn, mods)
         elif o.op == "modrdn":
-            out.append("changetype: modrdn")
-            out.append(ldif_line("newrdn", o.new_rdn))
-            out.append("deleteoldrdn: 1")
-            if o.new_superior:
-                out.append(ldif_line("newsuperior", o.new_superior))
+            writer.modrdn(o.dn, o.new_rdn, o.new_superior)
         elif o.op == "delete":
-            out.append("changetype: delete")
-        out.append("")
-    return "\n".join(out) + "\n"
+            writer.delete(o.dn)
+    return out.getvalue()
+
+
+def _comment(text: str) -> str:
+    """Text for a comment line: one line, whatever it holds."""
+    return " ".join(str(text).split())
 
 
 def render_entries_ldif(entries) -> str:
     """Content LDIF of entries as read (for the backup written before an apply)."""
-    out = ["version: 1", ""]
+    out = io.StringIO()
+    out.write("version: 1\n\n")
+    writer = ldif.LDIFWriter(out)
     for e in entries:
-        out.append(ldif_line("dn", e.dn))
-        for name, values in e.attributes.items():
-            out.extend(ldif_line(name, v) for v in values)
-        out.append("")
-    return "\n".join(out) + "\n"
+        writer.unparse(e.dn, {name: [_b(v) for v in values]
+                              for name, values in e.attributes.items()})
+    return out.getvalue()

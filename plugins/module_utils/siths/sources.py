@@ -3,7 +3,7 @@
 * files and folders: PEM (one or many certificates per file) or DER
   (``*.pem``, ``*.crt``, ``*.cer``, ``*.der``, ``*.cert`` below a folder; any named file);
 * the directory: ``userCertificate;binary`` on person entries, read with one paged
-  subtree search (``hsa_ldap.paged_search``); the entry's ``hsaIdentity`` is kept as
+  subtree search (``directory.client.Connection.search``); the entry's ``hsaIdentity`` is kept as
   the certificate's owner;
 * a JSON file of certificates gathered from Windows hosts' stores:
   ``[{"host": "pc-01", "store": "CurrentUser\\\\My", "thumbprint": "AB12…",
@@ -203,9 +203,10 @@ def ldap_entry_records(entries: Iterable[dict]) -> list[CertRecord]:
 
 
 def load_ldap_certs(conn, base_dn: str) -> list[CertRecord]:
-    """All certificates on entries below ``base_dn``, with one paged subtree search."""
-    from ..directory.ldap import (
-        paged_search,
-    )
-
-    return ldap_entry_records(paged_search(conn, base_dn, LDAP_FILTER, LDAP_ATTRIBUTES))
+    """All certificates on entries below ``base_dn``, with one paged subtree search
+    (``conn``: a ``directory.client.Connection``)."""
+    return ldap_entry_records(
+        {"dn": dn, "raw_attributes": attrs,
+         "attributes": {"hsaIdentity": [v.decode("utf-8", "replace")
+                                        for v in _values(attrs, "hsaIdentity")]}}
+        for dn, attrs in conn.search(base_dn, LDAP_FILTER, LDAP_ATTRIBUTES))
