@@ -336,7 +336,8 @@ def prepare(p: dict, base_dn: str | None, cache):
     errors); ``model`` is set when the description was read now."""
     path = p["provider_path"]
     if cache is not None and base_dn:
-        cached = cache.load(path, base_dn, p["strict_ids"])
+        cached = cache.load(path, base_dn, p["strict_ids"], p["follow_symlinks"],
+                            p["symlink_roots"])
         if cached is not None:
             return cached, None, cached.findings, []
     # The YAML reader and validator are imported only when the cache cannot answer.
@@ -372,7 +373,8 @@ def prepare(p: dict, base_dn: str | None, cache):
         return None, loaded.model, findings, []
     provider = loaded.model.provider
     prepared = CachedDescription(findings, provider.name, provider.hsa_id, desired.entries)
-    cache.store(path, base_dn, p["strict_ids"], prepared, loaded.source_digest)
+    cache.store(path, base_dn, p["strict_ids"], prepared, loaded.source_digest,
+                p["follow_symlinks"], p["symlink_roots"])
     return prepared, loaded.model, findings, []
 
 

@@ -126,7 +126,8 @@ def test_a_description_is_kept_under_the_bytes_it_was_made_from(tmp_path, descri
 def test_code_modules_are_every_module_a_cached_answer_depends_on():
     """CODE_MODULES must hold the module_utils the cached results are computed with."""
     folder = ROOT / "plugins" / "module_utils"
-    roots = {"description.validate", "directory.mapping", "directory.description_cache"}
+    roots = {"description.validate", "description.presentation", "directory.mapping",
+             "directory.description_cache"}
     seen, todo = set(), list(roots)
     while todo:
         name = todo.pop()

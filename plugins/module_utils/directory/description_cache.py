@@ -7,7 +7,7 @@ and the provider's name and HSA-id) is kept in ``desc-<scope>.bin`` under a key 
 digest of:
 
 * every description file's path and bytes (read and hashed on every run),
-* the options (base DN, strict ids),
+* the options (base DN, strict ids, which symbolic links may be followed),
 * the toolkit version: the source of the code that reads, validates and maps the
   description (``CODE_MODULES``), the PyYAML installation and the Python version.
 
@@ -39,13 +39,16 @@ from ..description.files import (
 )
 
 FORMAT = 3
-# The toolkit code a cached description depends on: what description.validate and
+# The toolkit code a cached description depends on: what description.validate,
+# description.presentation (the findings as the module reports them) and
 # directory.mapping import (a test checks the list).
 CODE_MODULES = (
     "description.crosscheck",
     "description.files",
     "description.model",
+    "description.presentation",
     "description.rules",
+    "description.text",
     "description.validate",
     "description.webcert_roles",
     "description.yaml_reader",
@@ -155,8 +158,8 @@ class DescriptionCache:
         return os.path.join(self.directory, f"desc-{scope.hex()[:32]}.bin")
 
     @staticmethod
-    def _key(base_dn: str, strict_ids: bool, content: bytes) -> bytes:
-        return digest_of((code_digest(), base_dn, strict_ids, content))
+    def _key(base_dn: str, options: tuple, content: bytes) -> bytes:
+        return digest_of((code_digest(), base_dn, repr(options), content))
 
     def _read(self, path: str, key: bytes):
         try:
@@ -180,14 +183,15 @@ class DescriptionCache:
         return payload
 
     def load(self, provider_path: str, base_dn: str, strict_ids: bool,
-             ) -> CachedDescription | None:
+             follow_symlinks: bool = False, symlink_roots=()) -> CachedDescription | None:
         """The cached description, when the files, options and toolkit are unchanged."""
         if not self.usable():
             return None
-        files = description_files(provider_path)
-        if not files:
-            return None
         try:
+            files = description_files(provider_path, follow_symlinks, symlink_roots)
+            if not files:
+                return None
+
             def contents():
                 for full, shown in files:
                     with open(full, "rb") as handle:
@@ -195,9 +199,10 @@ class DescriptionCache:
 
             content = content_digest(contents())
         except OSError:
-            return None  # the loader reports unreadable files
+            return None  # the loader reports unreadable and refused files
+        options = (strict_ids, follow_symlinks, tuple(symlink_roots))
         payload = self._read(self._path(provider_path, base_dn),
-                             self._key(base_dn, strict_ids, content))
+                             self._key(base_dn, options, content))
         if payload is None:
             return None
         try:
@@ -206,7 +211,8 @@ class DescriptionCache:
             return None
 
     def store(self, provider_path: str, base_dn: str, strict_ids: bool,
-              cached: CachedDescription, source_digest: bytes | None) -> None:
+              cached: CachedDescription, source_digest: bytes | None,
+              follow_symlinks: bool = False, symlink_roots=()) -> None:
         """Keep ``cached`` under the key of the bytes it was made from (``source_digest``,
         ``LoadResult.source_digest``): whatever happened to the files meanwhile, it is only
         used again for exactly these bytes."""
@@ -217,7 +223,8 @@ class DescriptionCache:
         )
 
         path = self._path(provider_path, base_dn)
-        data = marshal.dumps((FORMAT, self._key(base_dn, strict_ids, source_digest),
+        options = (strict_ids, follow_symlinks, tuple(symlink_roots))
+        data = marshal.dumps((FORMAT, self._key(base_dn, options, source_digest),
                               _pack(cached)))
         try:
             write_atomic(path, data, mode=0o600)

@@ -24,6 +24,7 @@ from .client import (
     parse_dn,
     rdn,
 )
+
 # Re-exported: part of this module's API.
 from .schema import (  # noqa: F401 pylint: disable=unused-import
     ALL_MANAGED,
