@@ -287,7 +287,7 @@ cache:
 
 import gc
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.description_cache import (
     CachedDescription,
     DescriptionCache,
@@ -300,6 +300,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
 
 try:
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
+        LDAP_IMPORT_ERROR,
         LdapConfigError,
         LdapConnectError,
     )
@@ -386,6 +387,8 @@ def main() -> None:
     p = module.params
     if IMPORT_ERROR is not None:
         module.fail_json(msg=f"the toolkit's module_utils could not be imported: {IMPORT_ERROR}")
+    if LDAP_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("python-ldap"), exception=LDAP_IMPORT_ERROR)
     if p["max_deletes"] < 0:
         module.fail_json(msg="max_deletes must be 0 or more")
 

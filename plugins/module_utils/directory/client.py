@@ -31,14 +31,21 @@ import contextlib
 import os
 import signal
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlparse
 
-import ldap
-import ldap.dn
-import ldap.filter
-from ldap.controls import RequestControl, SimplePagedResultsControl
+try:
+    import ldap
+    import ldap.dn
+    import ldap.filter
+    from ldap.controls import RequestControl, SimplePagedResultsControl
+except ImportError:  # reported by the modules (missing_required_lib) and by connect()
+    ldap = None
+    LDAP_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    LDAP_IMPORT_ERROR = None
 
 ENV_VARS = {
     "uri": "HSA_LDAP_URI",
@@ -262,6 +269,7 @@ def bind_refused(s: LdapSettings, answer: Answer) -> str:
 def connect(settings: LdapSettings) -> Connection:
     """Open, secure and bind one connection. Raises LdapConnectError with a clear message."""
     s = check_settings(settings)
+    _require_ldap()
     tls = s.start_tls or urlparse(s.uri).scheme == "ldaps"
     step = "connect to"
     conn = None
@@ -306,7 +314,7 @@ def connect(settings: LdapSettings) -> Connection:
 
 
 _SIGNALS = {signal.SIGINT, signal.SIGTERM}
-SCOPES = {"base": ldap.SCOPE_BASE, "one": ldap.SCOPE_ONELEVEL, "subtree": ldap.SCOPE_SUBTREE}
+SCOPES = {"base": 0, "one": 1, "subtree": 2}  # ldap.SCOPE_BASE, _ONELEVEL, _SUBTREE (RFC 4511)
 
 
 class Connection:
@@ -356,8 +364,8 @@ class Connection:
             try:
                 if self.closed:
                     raise ldap.SERVER_DOWN({"result": -1, "desc": "the connection is closed"})
-                msgid = self._call(self.ldap.search_ext, base_dn, SCOPES[scope], filterstr, attrlist,
-                                             serverctrls=controls)
+                msgid = self._call(self.ldap.search_ext, base_dn, SCOPES[scope], filterstr,
+                                   attrlist, serverctrls=controls)
                 _type, data, _msgid, answer_controls = self._result(msgid)
             except ldap.LDAPError as exc:
                 answer = answer_of(exc)
@@ -417,8 +425,8 @@ class Connection:
         if self.closed:
             raise ldap.SERVER_DOWN({"result": -1, "desc": "the connection is closed"})
         if op.op == "add":
-            return self._call(self.ldap.add_ext, op.dn, [(name, _bytes(values))
-                                             for name, values in op.attributes if values])
+            entry = [(name, _bytes(values)) for name, values in op.attributes if values]
+            return self._call(self.ldap.add_ext, op.dn, entry)
         if op.op == "modify":
             mods = []
             for c in op.changes:  # delete the values as read, add the new ones: no replace
@@ -448,8 +456,8 @@ class Connection:
 
     def replace_values(self, dn: str, attribute: str, values) -> Answer:
         """Replace every value of one attribute (tools: the test PKI's certificates)."""
-        return self.answer(self._call(self.ldap.modify_ext, dn, [(ldap.MOD_REPLACE, attribute,
-                                                      _bytes(values))]))
+        mods = [(ldap.MOD_REPLACE, attribute, _bytes(values))]
+        return self.answer(self._call(self.ldap.modify_ext, dn, mods))
 
     def close(self) -> None:
         if not self.closed:
@@ -545,13 +553,21 @@ def locate_referrals(conn: Connection, base_dn: str, urls,
 # --------------------------------------------------------------------------- DNs, filters
 
 
+def _require_ldap() -> None:
+    if ldap is None:
+        raise LdapConnectError("the Python package python-ldap is missing on the control node "
+                               "(pip install python-ldap; see requirements.txt)")
+
+
 def escape_filter_value(value: str) -> str:
     """Escape a value for use inside an LDAP filter (RFC 4515)."""
+    _require_ldap()
     return ldap.filter.escape_filter_chars(value)
 
 
 def escape_rdn_value(value: str) -> str:
     """RFC 4514 escaping of an attribute value in a DN (``a,b=c`` -> ``a\\,b\\=c``)."""
+    _require_ldap()
     return ldap.dn.escape_dn_chars(value)
 
 
@@ -561,6 +577,7 @@ def rdn(attribute: str, value: str) -> str:
 
 def parse_dn(dn: str) -> list[list[tuple[str, str]]]:
     """A DN as RDNs, each a list of (attribute, unescaped value). ValueError if invalid."""
+    _require_ldap()
     try:
         return [[(a, v) for a, v, _flags in one] for one in ldap.dn.str2dn(dn)]
     except ldap.DECODING_ERROR:

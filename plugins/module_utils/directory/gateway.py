@@ -113,7 +113,6 @@ class ApplyResult:
         }
 
 
-
 class ApplyReport:
     """The apply report: a JSON-lines file written while the apply runs (``report_file``).
 

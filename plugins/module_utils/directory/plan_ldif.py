@@ -8,33 +8,42 @@ writer.
 
 from __future__ import annotations
 
+import functools
 import io
-
-import ldap
-import ldif
 
 from .plan import Plan
 
+try:
+    import ldif
+except ImportError:  # the modules report python-ldap missing (client.LDAP_IMPORT_ERROR)
+    ldif = None
 
-class _ChangeWriter(ldif.LDIFWriter):
+MOD_ADD, MOD_DELETE = 0, 1  # ldap.MOD_ADD, ldap.MOD_DELETE (RFC 4511 ModifyRequest)
+
+
+@functools.cache
+def _change_writer():
     """LDIFWriter plus the modrdn and delete change records (RFC 2849)."""
 
-    def line(self, name: str, value) -> None:
-        self._unparseAttrTypeandValue(name, _b(value))
+    class ChangeWriter(ldif.LDIFWriter):
+        def line(self, name: str, value) -> None:
+            self._unparseAttrTypeandValue(name, _b(value))
 
-    def modrdn(self, dn: str, new_rdn: str, new_superior: str | None) -> None:
-        self.line("dn", dn)
-        self.line("changetype", "modrdn")
-        self.line("newrdn", new_rdn)
-        self.line("deleteoldrdn", "1")
-        if new_superior:
-            self.line("newsuperior", new_superior)
-        self._output_file.write(self._last_line_sep)
+        def modrdn(self, dn: str, new_rdn: str, new_superior: str | None) -> None:
+            self.line("dn", dn)
+            self.line("changetype", "modrdn")
+            self.line("newrdn", new_rdn)
+            self.line("deleteoldrdn", "1")
+            if new_superior:
+                self.line("newsuperior", new_superior)
+            self._output_file.write(self._last_line_sep)
 
-    def delete(self, dn: str) -> None:
-        self.line("dn", dn)
-        self.line("changetype", "delete")
-        self._output_file.write(self._last_line_sep)
+        def delete(self, dn: str) -> None:
+            self.line("dn", dn)
+            self.line("changetype", "delete")
+            self._output_file.write(self._last_line_sep)
+
+    return ChangeWriter
 
 
 def _b(value) -> bytes:
@@ -48,7 +57,7 @@ def render_ldif(plan: Plan) -> str:
               "#   ldapmodify -H <uri> -D <bind DN> -W -f plan.ldif\n"
               f"# Base DN: {_comment(plan.base_dn)}\n"
               "version: 1\n\n")
-    writer = _ChangeWriter(out)
+    writer = _change_writer()(out)
     for o in plan.operations:
         out.write(f"# {o.op} {o.kind} {_comment(o.hsa_id or '')}".rstrip() + "\n")
         if o.op == "add":
@@ -58,9 +67,9 @@ def render_ldif(plan: Plan) -> str:
             mods = []
             for c in o.changes:  # delete the values as read, then add: never a replace
                 if c.delete:
-                    mods.append((ldap.MOD_DELETE, c.attribute, [_b(v) for v in c.delete]))
+                    mods.append((MOD_DELETE, c.attribute, [_b(v) for v in c.delete]))
                 if c.add:
-                    mods.append((ldap.MOD_ADD, c.attribute, [_b(v) for v in c.add]))
+                    mods.append((MOD_ADD, c.attribute, [_b(v) for v in c.add]))
             writer.unparse(o.dn, mods)
         elif o.op == "modrdn":
             writer.modrdn(o.dn, o.new_rdn, o.new_superior)
