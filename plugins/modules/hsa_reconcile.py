@@ -338,7 +338,7 @@ def prepare(p: dict, base_dn: str | None, cache):
     path = p["provider_path"]
     if cache is not None and base_dn:
         cached = cache.load(path, base_dn, p["strict_ids"], p["follow_symlinks"],
-                            p["symlink_roots"])
+                            p["symlink_roots"], p.get("language"))
         if cached is not None:
             return cached, None, cached.findings, []
     # The YAML reader and validator are imported only when the cache cannot answer.
@@ -375,7 +375,7 @@ def prepare(p: dict, base_dn: str | None, cache):
     provider = loaded.model.provider
     prepared = CachedDescription(findings, provider.name, provider.hsa_id, desired.entries)
     cache.store(path, base_dn, p["strict_ids"], prepared, loaded.source_digest,
-                p["follow_symlinks"], p["symlink_roots"])
+                p["follow_symlinks"], p["symlink_roots"], p.get("language"))
     return prepared, loaded.model, findings, []
 
 

@@ -311,7 +311,7 @@ def fake_project(tmp_path):
         "from ansible.module_utils.basic import AnsibleModule\n"
         "from ansible.module_utils.local_core import x\n"
         "from ansible_collections.ansible.windows.plugins.module_utils import y\n"
-        "try:\n    import ldap3\nexcept ImportError:\n    ldap3 = None\n",
+        "try:\n    import ldap\nexcept ImportError:\n    ldap = None\n",
         encoding="utf-8")
     return tmp_path
 
@@ -331,9 +331,9 @@ def test_import_check_fails_for_a_library_the_ee_lacks(fake_project):
 
 def test_import_check_fails_when_a_known_distribution_is_dropped(fake_project):
     ee = read_requirements(EE_REQUIREMENTS)
-    del ee["ldap3"]
+    del ee["python-ldap"]
     problems = missing_imports(fake_project, ee)
-    assert len(problems) == 1 and "ldap3" in problems[0] and "plugins/modules/good.py:7" in problems[0]
+    assert len(problems) == 1 and "ldap" in problems[0] and "plugins/modules/good.py:7" in problems[0]
 
 
 def test_import_check_fails_for_unknown_module_utils_and_collections(fake_project):

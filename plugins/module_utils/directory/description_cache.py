@@ -7,7 +7,8 @@ and the provider's name and HSA-id) is kept in ``desc-<scope>.bin`` under a key 
 digest of:
 
 * every description file's path and bytes (read and hashed on every run),
-* the options (base DN, strict ids, which symbolic links may be followed),
+* the options (base DN, strict ids, which symbolic links may be followed, the language
+  of the findings),
 * the toolkit version: the source of the code that reads, validates and maps the
   description (``CODE_MODULES``), the PyYAML installation and the Python version.
 
@@ -56,6 +57,8 @@ CODE_MODULES = (
     "directory.description_cache",
     "directory.mapping",
     "directory.schema",
+    "i18n.bundle",
+    "i18n.core",
 )
 
 _MODULE_UTILS = __name__.rsplit(".", 2)[0]  # ...plugins.module_utils
@@ -183,7 +186,8 @@ class DescriptionCache:
         return payload
 
     def load(self, provider_path: str, base_dn: str, strict_ids: bool,
-             follow_symlinks: bool = False, symlink_roots=()) -> CachedDescription | None:
+             follow_symlinks: bool = False, symlink_roots=(),
+             language: str | None = None) -> CachedDescription | None:
         """The cached description, when the files, options and toolkit are unchanged."""
         if not self.usable():
             return None
@@ -200,7 +204,7 @@ class DescriptionCache:
             content = content_digest(contents())
         except OSError:
             return None  # the loader reports unreadable and refused files
-        options = (strict_ids, follow_symlinks, tuple(symlink_roots))
+        options = (strict_ids, follow_symlinks, tuple(symlink_roots), language)
         payload = self._read(self._path(provider_path, base_dn),
                              self._key(base_dn, options, content))
         if payload is None:
@@ -212,7 +216,8 @@ class DescriptionCache:
 
     def store(self, provider_path: str, base_dn: str, strict_ids: bool,
               cached: CachedDescription, source_digest: bytes | None,
-              follow_symlinks: bool = False, symlink_roots=()) -> None:
+              follow_symlinks: bool = False, symlink_roots=(),
+              language: str | None = None) -> None:
         """Keep ``cached`` under the key of the bytes it was made from (``source_digest``,
         ``LoadResult.source_digest``): whatever happened to the files meanwhile, it is only
         used again for exactly these bytes."""
@@ -223,7 +228,7 @@ class DescriptionCache:
         )
 
         path = self._path(provider_path, base_dn)
-        options = (strict_ids, follow_symlinks, tuple(symlink_roots))
+        options = (strict_ids, follow_symlinks, tuple(symlink_roots), language)
         data = marshal.dumps((FORMAT, self._key(base_dn, options, source_digest),
                               _pack(cached)))
         try:
