@@ -338,13 +338,17 @@ class _Apply:
     def send(self, start: int, window) -> None:
         """Send ``window`` (operations from ``start``), then read the answers in order
         until the first that does not come (a lost connection: the rest stay in flight)."""
+        end = start + len(window)
+        # In flight from before the report says "sent" to the answer: an interrupt while
+        # the window goes out leaves the report and the result saying the same.
+        self.in_flight.update(range(start, end))
         if self.report is not None:
-            self.report.sent(start, start + len(window) - 1)
+            self.report.sent(start, end - 1)
         sent: list[tuple[int, int]] = []
         for k, op in enumerate(window, start):
-            self.in_flight.add(k)  # before the send: an interrupt may come in between
             msgid = self._send(k, op)
-            if msgid is None:
+            if msgid is None:  # the connection is gone: this one and the rest were not sent
+                self.in_flight.difference_update(range(k, end))
                 break
             sent.append((k, msgid))
         for k, msgid in sent:
@@ -363,16 +367,15 @@ class _Apply:
         self.sent_on[k] = self.generation
         try:
             return self.conn.send(op)
-        except ldap.LDAPError:  # the connection is gone: this one was not sent
-            self.in_flight.discard(k)
-            self.conn.close()
+        except ldap.LDAPError:  # the connection is gone: this one was not sent (the
+            self.in_flight.discard(k)  # answers to those sent before it are still read)
             return None
 
     def again(self, j: int) -> Answer:
         """Send operation ``j`` alone and wait for its answer."""
+        self.in_flight.add(j)
         if self.report is not None:
             self.report.sent(j, j)
-        self.in_flight.add(j)
         msgid = self._send(j, self.ops[j])
         if msgid is None:
             return Answer(None, "the connection is closed")
@@ -398,6 +401,8 @@ class _Apply:
                     return _outcome(j, op, "failed", f"connection lost: {answer.info}", attempt)
                 self.result.retries += 1
                 self.sleep(self.backoff * (2 ** (attempt - 1)))
+                if self.conn is not None:
+                    self.conn.close()
                 try:
                     self.conn = self.reconnect()
                     self.generation += 1
