@@ -87,15 +87,15 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
 )
 
 try:
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
+        LdapConfigError,
+        LdapConnectError,
+    )
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.importer import (
         DescriptionImportError,
         entries_from_ldif,
         render_description,
         write_description,
-    )
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
-        LdapConfigError,
-        LdapConnectError,
     )
 
     IMPORT_ERROR = None
@@ -104,11 +104,11 @@ except ImportError as exc:  # pragma: no cover - shown to the user
 
 
 def read_directory(module) -> tuple[list, str]:
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
+        connect,
+    )
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.gateway import (
         read_entries,
-    )
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.ldap import (
-        connect,
     )
 
     settings = ldap_settings(module)
