@@ -52,3 +52,20 @@ def test_english_and_the_plan_file_is_written_in_check_mode_too(box, tmp_path):
     assert "more lines, see " + str(plan_file) in r.stdout
     found = box.ldap_tool("ldapsearch", "-LLL", "-b", box.base_dn, "(hsaIdentity=*)", "1.1")
     assert found.stdout.count("dn:") == 0  # check mode applied nothing
+
+
+def test_ombud_mode_plan_is_not_cut_silently_either(tmp_path):
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+           "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default", "ANSIBLE_NOCOLOR": "1"}
+    for name in [k for k in env if k.startswith("HSA_LDAP_")]:
+        del env[name]
+    r = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), str(ROOT / "playbooks" / "hsa.yml"),
+         "-e", f"hsa_provider_path={EXAMPLE}", "-e", f"hsa_report_dir={tmp_path}",
+         "-e", "hsa_baseline=none", "-e", "hsa_show_plan_lines=4"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    plan_file = tmp_path / "hsa-plan.txt"
+    whole = plan_file.read_text(encoding="utf-8").splitlines()
+    assert len(whole) > 4
+    assert f"… och {len(whole) - 4} rader till, se {plan_file}" in r.stdout
