@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
+EXAMPLE_PATH = ROOT / "inventories" / "example" / "provider"
 NO_CHANGE = "Plan: 0 to add, 0 to modify, 0 to move or rename, 0 to delete"
 
 
@@ -78,3 +80,37 @@ def test_import_refuses_a_folder_with_a_description_and_writes_nothing(box, tmp_
 def test_import_without_destination_names_the_variable(box):
     r = playbook(box, "hsa_import.yml")
     assert r.returncode != 0 and "hsa_import_dest is not set" in r.stdout
+
+
+def test_baseline_with_a_directory_connection_also_says_whether_hsa_matches(box, tmp_path):
+    # The ombud registered the example (here: applied to the sandbox); the baseline is the
+    # same description. --check with a connection then reads the directory too.
+    r = playbook(box, "hsa.yml", "-e", f"hsa_provider_path={EXAMPLE_PATH}")
+    assert r.returncode == 0, r.stdout[-3000:]
+    r = playbook(box, "hsa.yml", "--check", "-e", f"hsa_provider_path={EXAMPLE_PATH}",
+                 "-e", f"hsa_baseline={EXAMPLE_PATH}")
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "Inga ändringar sedan" in r.stdout
+    assert "HSA already matches the description" in r.stdout
+
+    # A change in the description that the agent has not registered yet: pending since the
+    # baseline, and HSA does not match.
+    changed = tmp_path / "provider"
+    shutil.copytree(EXAMPLE_PATH, changed)
+    norr = changed / "units" / "norr.yml"
+    norr.write_text(norr.read_text(encoding="utf-8").replace(
+        'prescriber_code: "1234567"', 'prescriber_code: "7654321"'), encoding="utf-8")
+    r = playbook(box, "hsa.yml", "--check", "-e", f"hsa_provider_path={changed}",
+                 "-e", f"hsa_baseline={EXAMPLE_PATH}")
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "1 ändring sedan" in r.stdout
+    assert "HSA does not match the description yet: Plan: 0 to add, 1 to modify" in r.stdout
+
+    # Without --check, baseline mode never touches the directory.
+    before = box.ldap_tool("ldapsearch", "-LLL", "-b", box.base_dn).stdout
+    r = playbook(box, "hsa.yml", "-e", f"hsa_provider_path={changed}",
+                 "-e", f"hsa_baseline={EXAMPLE_PATH}", "-e", f"hsa_export_dir={tmp_path / 'cr'}")
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert box.ldap_tool("ldapsearch", "-LLL", "-b", box.base_dn).stdout == before
+    assert "Ändra 1234567 till 7654321." in (tmp_path / "cr" / "change-request.md").read_text(
+        encoding="utf-8")
