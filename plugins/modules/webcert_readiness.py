@@ -63,6 +63,14 @@ options:
     description: Never fail because people are blocked (for dashboards); the data says so.
     type: bool
     default: false
+  predict:
+    description:
+      - Without a directory connection, predict each verdict from the description alone (as
+        if HSA held exactly what it describes), plus the certificate and workstation reports
+        when given. Every verdict is then marked as not confirmed by HSA (C(hsa_confirmed)
+        false, C(source) V(description)); nothing connects to a directory.
+    type: bool
+    default: false
   today:
     description:
       - The date (C(YYYY-MM-DD)) to judge commission and certificate dates against.
@@ -208,6 +216,7 @@ try:
     )
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness import (
         build_readiness,
+        mark_predicted,
     )
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness_render import (
         render_html,
@@ -230,6 +239,7 @@ def argument_spec() -> dict:
         "report_dir": {"type": "path"},
         "warn_only": {"type": "bool", "default": False},
         "today": {"type": "str"},
+        "predict": {"type": "bool", "default": False},
         "language": dict(LANGUAGE_OPTION),
     }
 
@@ -294,21 +304,26 @@ def run(module, p) -> None:
     certificates = read_json_report(module, p["siths_report"], "siths_report")
     workstations = read_json_report(module, p["workstation_report"], "workstation_report")
 
-    try:
-        settings = ldap_settings(module)
-        conn = connect(settings)
+    if p["predict"]:  # no directory: the description stands in for what HSA holds
+        actual = loaded.model
+    else:
         try:
-            actual = read_directory_model(conn, settings.base_dn)
-        finally:
-            with contextlib.suppress(Exception):  # the connection may already be gone
-                conn.unbind()
-    except (LdapConfigError, LdapConnectError) as exc:
-        module.fail_json(msg=str(exc), findings=findings, changed=False, report_files={})
+            settings = ldap_settings(module)
+            conn = connect(settings)
+            try:
+                actual = read_directory_model(conn, settings.base_dn)
+            finally:
+                with contextlib.suppress(Exception):  # the connection may already be gone
+                    conn.unbind()
+        except (LdapConfigError, LdapConnectError) as exc:
+            module.fail_json(msg=str(exc), findings=findings, changed=False, report_files={})
 
     generated = dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
     with use_language(p["language"]):
         data = build_readiness(loaded.model, actual, today, certificates, workstations,
                                generated)
+        if p["predict"]:
+            mark_predicted(data)
         html = render_html(data)
 
     files: dict[str, str] = {}

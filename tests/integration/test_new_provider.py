@@ -368,3 +368,15 @@ def test_staff_list_and_ldif_import_from_the_repository(repo):
     r = playbook("webcert_siths.onboarding.validate", "-e", "hsa_provider_path=imported",
                  cwd=repo)
     assert "imported: valid (1 units, 0 people, 0 commissions" in r.stdout
+
+
+def test_readiness_without_a_directory_predicts_and_says_so(repo):
+    # No HSA_LDAP_* at all: readiness.yml predicts from the description.
+    r = playbook("webcert_siths.onboarding.readiness", "-e", "readiness_warn_only=true",
+                 cwd=repo)
+    assert "HSA har inte bekräftat någon av dessa bedömningar" in r.stdout
+    import json
+
+    data = json.loads((repo / "reports" / "readiness.json").read_text(encoding="utf-8"))
+    assert data["source"] == "description"
+    assert data["people"] and {p["hsa_confirmed"] for p in data["people"]} == {False}

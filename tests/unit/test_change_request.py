@@ -173,3 +173,35 @@ def test_baseline_none_and_unknown(tmp_path):
         read_baseline("no-such-ref", str(tmp_path / "p"))
     with pytest.raises(BaselineError, match="hsa_baseline is empty"):
         read_baseline("", str(tmp_path / "p"))
+
+
+# ------------------------------------------------- readiness predicted without a directory
+
+
+def test_readiness_predicted_from_the_description_is_marked_unconfirmed(tmp_path):
+    import datetime as dt
+
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness import (
+        build_readiness,
+        mark_predicted,
+    )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.readiness_render import (
+        render_html,
+        render_text,
+    )
+
+    (tmp_path / "d").mkdir()
+    model = load_text(tmp_path / "d", VALID).model
+    with use_language("sv"):
+        data = mark_predicted(build_readiness(model, model, dt.date(2026, 12, 2)))
+        text, html = render_text(data), render_html(data)
+    assert data["source"] == "description" and data["summary"]["hsa_confirmed"] is False
+    assert {p["hsa_confirmed"] for p in data["people"]} == {False}
+    # the description's own verdicts: Åsa (Läkare, commission) is predicted ready apart
+    # from the unchecked card; nobody is "not in HSA" (the description stands in for it)
+    assert "finns inte i HSA" not in text
+    assert "HSA har inte bekräftat någon av dessa bedömningar" in text.splitlines()[1]
+    assert html.count("förutsagt, ej bekräftat i HSA") == len(data["people"])
+    plain = build_readiness(model, model, dt.date(2026, 12, 2))
+    with use_language("sv"):
+        assert "ej bekräftat" not in render_html(plain)

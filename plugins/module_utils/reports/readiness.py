@@ -743,3 +743,13 @@ def build_readiness(desired, actual, today: date, certificates: dict | None = No
             "workstations": (workstations or {}).get("generated") if workstations else None,
         },
     }
+
+
+def mark_predicted(data: dict) -> dict:
+    """Mark a report built from the description alone, without a directory connection (the
+    description stood in for what HSA holds): HSA has confirmed none of its verdicts."""
+    data["source"] = "description"
+    data["summary"]["hsa_confirmed"] = False
+    for item in (*data["people"], *data["units"]):
+        item["hsa_confirmed"] = False
+    return data

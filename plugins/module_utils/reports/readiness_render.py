@@ -22,6 +22,11 @@ SYMBOLS = {READY: "✔", WARNING: "▲", BLOCKED: "✖", NOT_EXPECTED: "–"}
 ORDER = {BLOCKED: 0, WARNING: 1, READY: 2, NOT_EXPECTED: 3}
 
 
+def predicted_note() -> str:
+    return _("Predicted from the provider description, without a directory connection: HSA has "
+          "not confirmed any of these verdicts.")
+
+
 def to_json(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
@@ -49,6 +54,8 @@ def render_text(data: dict, html_path: str | None = None, limit: int = 20) -> st
     lines.append(_("Care units: %(units)s — %(ready)s ready, %(warning)s need attention, "
                    "%(blocked)s blocked", units=s["units"], ready=s["units_ready"],
                    warning=s["units_warning"], blocked=s["units_blocked"]))
+    if s.get("hsa_confirmed") is False:
+        lines.insert(1, predicted_note())
     if prov["problems"]:
         lines.append(_("Care provider: BLOCKED — %(problem)s",
                        problem=prov["problems"][0]["message"]))
@@ -136,6 +143,8 @@ def render_html(data: dict) -> str:
     else:
         verdict = _("Nobody expected to use Webcert is blocked.")
     notes = []
+    if s.get("hsa_confirmed") is False:
+        notes.append(predicted_note())
     if not s["certificates_checked"]:
         notes.append(_("The SITHS cards were not checked (IT: run ansible-playbook "
                        "playbooks/siths.yml first)."))
