@@ -205,3 +205,18 @@ def test_readiness_predicted_from_the_description_is_marked_unconfirmed(tmp_path
     plain = build_readiness(model, model, dt.date(2026, 12, 2))
     with use_language("sv"):
         assert "ej bekräftat" not in render_html(plain)
+
+
+def test_the_filter_renders_a_directory_plan_without_names(tmp_path):
+    from ansible_collections.webcert_siths.onboarding.plugins.filter.change_request import (
+        hsa_plan_markdown,
+    )
+
+    after = variant('prescriber_code: "1234567"', 'prescriber_code: "7654321"')
+    old, new = models(tmp_path, VALID, after)
+    plan = baseline_plan(new, Baseline("x", old, []))
+    md = hsa_plan_markdown(plan.to_dict(), "sv")
+    assert md.startswith("# Ändringsbegäran till HSA\n")
+    assert "### Ändra personuppgifter: SE5599123451-P101\n" in md
+    assert "| Förskrivarkod | Ändra 1234567 till 7654321. |" in md
+    assert hsa_plan_markdown({"operations": []}, "en").startswith("# HSA change request\n")

@@ -114,3 +114,20 @@ def test_baseline_with_a_directory_connection_also_says_whether_hsa_matches(box,
     assert box.ldap_tool("ldapsearch", "-LLL", "-b", box.base_dn).stdout == before
     assert "Ändra 1234567 till 7654321." in (tmp_path / "cr" / "change-request.md").read_text(
         encoding="utf-8")
+
+
+def test_directory_plan_as_markdown_for_ci(box, tmp_path):
+    r = playbook(box, "hsa.yml", "-e", f"hsa_provider_path={EXAMPLE_PATH}")
+    assert r.returncode == 0, r.stdout[-3000:]
+    changed = tmp_path / "provider"
+    shutil.copytree(EXAMPLE_PATH, changed)
+    norr = changed / "units" / "norr.yml"
+    norr.write_text(norr.read_text(encoding="utf-8").replace(
+        'prescriber_code: "1234567"', 'prescriber_code: "7654321"'), encoding="utf-8")
+    out = tmp_path / "reports" / "hsa-plan.md"
+    r = playbook(box, "hsa.yml", "--check", "-e", f"hsa_provider_path={changed}",
+                 "-e", f"hsa_plan_file={out}")
+    assert r.returncode == 0, r.stdout[-3000:]
+    md = out.read_text(encoding="utf-8")
+    assert "| Förskrivarkod | Ändra 1234567 till 7654321. |" in md
+    assert "### Ändra personuppgifter: SE5599123451-P101" in md
