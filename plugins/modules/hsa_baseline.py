@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: Webcert onboarding toolkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: plan the HSA changes between a baseline description and the current one,
 with no directory connection, and write the change request for the HSA agent (ombud)."""
 
@@ -25,9 +27,12 @@ description:
   - After the ombud confirms, mark the commit the request was made from (for example move the
     git tag used as baseline); the next plan shows only what is still pending.
 version_added: "1.0.0"
-author: Webcert onboarding toolkit
+author:
+  - Webcert onboarding toolkit contributors (!UNKNOWN)
 extends_documentation_fragment:
   - webcert_siths.onboarding.language
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   provider_path:
     description: The current provider description, a YAML file or a folder of them.

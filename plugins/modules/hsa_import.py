@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: Webcert onboarding toolkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: write the YAML description of what is already in HSA."""
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ description:
     description is validated and the findings returned; they are what HSA holds today, to be
     fixed in the YAML.
 version_added: "1.0.0"
-author: Webcert onboarding toolkit
+author:
+  - Webcert onboarding toolkit contributors (!UNKNOWN)
 extends_documentation_fragment:
   - webcert_siths.onboarding.hsa_ldap
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   dest:
     description: The folder to write the description into (created; no YAML files in it yet).

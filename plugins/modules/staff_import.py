@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: Webcert onboarding toolkit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: merge a staff list (CSV/XLSX) into the provider description."""
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ description:
   - The YAML is edited in round-trip mode (ruamel.yaml), so comments and layout stay. The result
     is validated before anything is written; with errors nothing is written.
 version_added: "1.0.0"
-author: Webcert onboarding toolkit
+author:
+  - Webcert onboarding toolkit contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   staff_file:
     description: The staff list, C(.csv) (delimiter C(;) or C(,), UTF-8 or Windows-1252) or C(.xlsx).

@@ -521,4 +521,3 @@ def validate_merged(provider_path: str, files: dict[str, str], strict_ids: bool 
         return load_provider(target, strict_ids=strict_ids)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-

@@ -60,8 +60,9 @@ def entries_from_ldif(text: str | bytes, source: str = "LDIF") -> list[Directory
         if not dn:
             continue
         if "changetype" in {k.lower() for k in attrs}:
-            raise DescriptionImportError(f"{source}: {dn} is a change record (changetype); an export of "
-                               "the entries (content LDIF, e.g. ldapsearch -LLL) is needed")
+            raise DescriptionImportError(
+                f"{source}: {dn} is a change record (changetype); an export of "
+                "the entries (content LDIF, e.g. ldapsearch -LLL) is needed")
         out.append(make_entry(dn, {k: v for k, v in attrs.items()
                                    if not k.lower().startswith("usercertificate")}))
     return out
@@ -205,8 +206,9 @@ def render_description(entries, source: str = "HSA") -> dict[str, str]:
     entries = list(entries)
     model = entries_to_model(entries)
     if model is None:
-        raise DescriptionImportError(f"{source}: no care provider (an entry with objectClass "
-                           "hsaHealthCareProvider) was found")
+        raise DescriptionImportError(
+            f"{source}: no care provider (an entry with objectClass "
+            "hsaHealthCareProvider) was found")
     by_id = {e.hsa_id: e for e in entries if e.hsa_id}
     prov = model.provider
     header = (f"# Imported from {source}. Check it, then keep it in git: from now on this\n"
@@ -271,8 +273,9 @@ def write_description(files: dict[str, str], dest: str) -> list[str]:
     dest = os.path.abspath(dest)
     if os.path.isdir(dest) and any(n.endswith((".yml", ".yaml"))
                                    for _r, _d, names in os.walk(dest) for n in names):
-        raise DescriptionImportError(f"{dest} already holds YAML files; import into an empty folder "
-                           "(then compare and merge with git)")
+        raise DescriptionImportError(
+            f"{dest} already holds YAML files; import into an empty folder "
+            "(then compare and merge with git)")
     parent = os.path.dirname(dest)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".hsa-import-", dir=parent)

@@ -23,8 +23,9 @@ ORDER = {BLOCKED: 0, WARNING: 1, READY: 2, NOT_EXPECTED: 3}
 
 
 def predicted_note() -> str:
-    return _("Predicted from the provider description, without a directory connection: HSA has "
-          "not confirmed any of these verdicts.")
+    return _(
+        "Predicted from the provider description, without a directory connection: HSA has "
+        "not confirmed any of these verdicts.")
 
 
 def to_json(data: dict) -> str:
