@@ -127,8 +127,10 @@ readiness:
         - One entry per person (description and directory combined), blocked first. Keys
           C(hsa_id), C(name), C(uses_webcert), C(unit_ids), C(units), C(role), C(role_label),
           C(role_reason), C(expected_role), C(rehabstod), C(rehabstod_units), C(certificates),
-          C(status) (ready, warning, blocked), C(problems) and C(warnings) (lists of
-          C({message, fix})), C(source) (YAML file:line) and C(dn).
+          C(status) (ready, warning, blocked), C(shown_status) (the same, or not_expected
+          for C(uses_webcert=false)), C(status_label), C(problems) and C(warnings) (lists of
+          C({message, fix, it}) in O(language); C(it) is the technical detail for IT),
+          C(source) (YAML file:line) and C(dn).
       type: list
       elements: dict
     units:
