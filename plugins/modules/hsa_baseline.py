@@ -31,7 +31,6 @@ author:
   - Webcert onboarding toolkit contributors (!UNKNOWN)
 extends_documentation_fragment:
   - webcert_siths.onboarding.language
-extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 options:
   provider_path:
@@ -69,10 +68,16 @@ options:
     description: The date of the request, YYYY-MM-DD (default today).
     type: str
 attributes:
+  platform:
+    support: full
+    platforms: posix
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode the plan is returned and no file is written.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode),
+      when in diff mode.
     support: full
 notes:
   - Runs on the controller; a git ref as baseline needs C(git).

@@ -29,7 +29,6 @@ author:
   - Webcert onboarding toolkit contributors (!UNKNOWN)
 extends_documentation_fragment:
   - webcert_siths.onboarding.hsa_ldap
-extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 options:
   dest:
@@ -46,10 +45,16 @@ options:
     type: bool
     default: true
 attributes:
+  platform:
+    support: full
+    platforms: posix
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode nothing is written; the files that would be written are returned.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode),
+      when in diff mode.
     support: none
 notes:
   - Without O(ldif), O(uri) and O(base_dn) are required (or the HSA_LDAP_* environment).

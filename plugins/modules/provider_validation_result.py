@@ -50,6 +50,8 @@ attributes:
   check_mode:
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode),
+      when in diff mode.
     support: none
   connection:
     support: none

@@ -52,9 +52,15 @@ options:
     description: Judge end dates as on this day, YYYY-MM-DD (default today).
     type: str
 attributes:
+  platform:
+    support: full
+    platforms: posix
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode),
+      when in diff mode.
     support: full
 """
 
