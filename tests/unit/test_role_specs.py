@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLES = ("smartcard", "netid", "siths_eid_app", "webcert_browser", "siths_trust")
+ROLES = ("smartcard", "netid", "siths_eid_app", "webcert_browser", "siths_trust", "workstation_common")
 PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 
 
@@ -22,7 +22,12 @@ def load(role: str, rel: str) -> dict:
 @pytest.mark.parametrize("role", ROLES)
 def test_defaults_and_argument_spec_name_the_same_variables(role):
     defaults = set(load(role, "defaults/main.yml"))
-    options = set(load(role, "meta/argument_specs.yml")["argument_specs"]["main"]["options"])
+    # Every entry point (main, and tasks_from entry points such as workstation_common's install).
+    options = {
+        name
+        for entry in load(role, "meta/argument_specs.yml")["argument_specs"].values()
+        for name in entry["options"]
+    }
     assert defaults - options == set(), "defaults missing from argument_specs"
     assert options - defaults == set(), "argument_specs options without a default"
 
@@ -41,10 +46,10 @@ def test_every_default_is_prefixed_and_commented(role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_option_has_a_type_and_description(role):
-    options = load(role, "meta/argument_specs.yml")["argument_specs"]["main"]["options"]
-    for name, spec in options.items():
-        assert spec.get("type"), name
-        assert spec.get("description"), name
+    for entry in load(role, "meta/argument_specs.yml")["argument_specs"].values():
+        for name, spec in entry["options"].items():
+            assert spec.get("type"), name
+            assert spec.get("description"), name
 
 
 CASES = [
@@ -56,8 +61,8 @@ CASES = [
         True,
     ),
     ("smartcard", {"smartcard_lock_on_removal": True, "smartcard_certprop": "disabled"}, False),
-    ("netid", {"netid_reboot_timeout": "soon"}, True),
-    ("netid", {"netid_product": "enterprise", "netid_reboot_timeout": 600}, False),
+    ("netid", {"netid_gather_facts": "perhaps"}, True),
+    ("netid", {"netid_product": "enterprise", "netid_allowed_servers_enabled": False}, False),
     ("siths_eid_app", {"siths_eid_app_package_type": "mega"}, True),
     (
         "siths_eid_app",

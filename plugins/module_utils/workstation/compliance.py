@@ -75,8 +75,8 @@ def evaluate_host(host: str, groups: Iterable[str], raw: Mapping | None, require
     if card:
         services = {str(k): service_view(v) for k, v in (card.get("services") or {}).items()}
         entry["services"] = services
-        problems.extend(service_problems(card.get("rules") or [], services))
         readers = [str(r) for r in card.get("readers") or []]
+        problems.extend(service_problems(card.get("rules") or [], services, bool(readers)))
         entry["readers"] = readers
         if not readers:
             (problems if require_reader else warnings).append("no smart-card reader is connected")

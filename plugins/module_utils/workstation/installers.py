@@ -13,9 +13,11 @@ _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 def validate_installer(installer: object, path: str = "installer", allow_http: bool = False) -> list[Problem]:
     """Check operator-supplied installer parameters before any host is touched.
 
-    An empty ``path`` means "no installer supplied" and is valid (the role then
-    only detects and reports). With a path, ``sha256``, ``product_id`` and
-    ``version`` are required.
+    The installer comes from ``src`` (a file on the controller, copied to the host:
+    the supported way, no double hop) or ``path`` (an https:// URL downloaded on the host,
+    or a UNC/local path the WinRM session must be able to read). Neither means "no
+    installer supplied" and is valid (the role then only detects and reports). With
+    one, ``sha256``, ``product_id`` and ``version`` are required.
     """
     if installer is None:
         return []
@@ -28,13 +30,32 @@ def validate_installer(installer: object, path: str = "installer", allow_http: b
             )
         ]
     problems: list[Problem] = []
+    src = installer.get("src") or ""
     source = installer.get("path") or ""
+    if not isinstance(src, str):
+        return [Problem(f"{path}.src", "must be a string (a file on the Ansible controller)")]
     if not isinstance(source, str):
         return [Problem(f"{path}.path", "must be a string (UNC path, local path or https:// URL)")]
-    if not source.strip():
+    if src.strip() and source.strip():
+        return [
+            Problem(
+                path,
+                "give either src (a file on the controller, copied to the host) or path"
+                " (https:// URL, UNC or local path on the host), not both",
+            )
+        ]
+    if not src.strip() and not source.strip():
         return problems
     lowered = source.lower()
-    if lowered.startswith("http://") and not allow_http:
+    if src.strip():
+        if "://" in src or src.startswith("\\\\"):
+            problems.append(
+                Problem(
+                    f"{path}.src",
+                    f"{src!r} must be a file on the controller; put URLs and UNC paths in path",
+                )
+            )
+    elif lowered.startswith("http://") and not allow_http:
         problems.append(Problem(f"{path}.path", f"{source!r} uses plain http; use https:// or a UNC path"))
     elif not (lowered.startswith(("https://", "http://", "\\\\")) or re.match(r"^[a-z]:\\", lowered)):
         problems.append(
@@ -93,6 +114,16 @@ def validate_installer(installer: object, path: str = "installer", allow_http: b
         problems.append(
             Problem(f"{path}.expected_return_codes", "must be a list of integers, e.g. [0, 3010]")
         )
+    uninstall = installer.get("uninstall_arguments")
+    if uninstall is not None and not isinstance(uninstall, str):
+        problems.append(
+            Problem(f"{path}.uninstall_arguments", "must be a string (the documented silent switch)")
+        )
+    timeout = installer.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int) or not 5 <= timeout <= 14400
+    ):
+        problems.append(Problem(f"{path}.timeout", "must be a number of seconds from 5 to 14400"))
     signer = installer.get("signer_subject")
     if signer is not None and not isinstance(signer, str):
         problems.append(
@@ -150,6 +181,8 @@ def installer_outcome(result: Mapping | None) -> dict:
     if not isinstance(result, Mapping) or result.get("skipped"):
         return {"outcome": "unchanged", "rc": None, "message": "nothing to do"}
     rc = result.get("rc")
+    if result.get("timedout"):
+        return {"outcome": "timeout", "rc": rc, "message": str(result.get("msg") or "timed out")}
     if rc is None:
         if result.get("failed"):
             msg = str(result.get("msg") or "failed")

@@ -70,7 +70,8 @@ def service_rules(
                 "disabled",
                 "SITHS eID-app MD packages require Certificate Propagation to be disabled",
             )
-        elif client == "netid_enterprise" and netid_certmover:
+        elif netid_certmover:
+            # Net iD Enterprise's CertMover, also where Net iD runs next to the eID-app.
             mode, reason = "disabled", "Net iD CertMover conflicts with Certificate Propagation"
     if mode == "disabled":
         rules.append(ServiceRule("CertPropSvc", "stopped", "disabled", reason))
@@ -110,7 +111,18 @@ def services_from_info(services: Iterable[Mapping] | None) -> dict[str, dict]:
     return result
 
 
-def service_problems(rules: Iterable[ServiceRule | Mapping], services: Mapping[str, Mapping]) -> list[str]:
+# Windows starts the Smart Card service when a reader arrives and stops it again a while after
+# the last reader is removed (trigger start), even with start mode Automatic. Without a reader
+# a stopped SCardSvr is therefore normal, and the role does not start it (that would report a
+# change on every run).
+READER_TRIGGERED = ("SCardSvr",)
+
+
+def service_problems(
+    rules: Iterable[ServiceRule | Mapping],
+    services: Mapping[str, Mapping],
+    readers_present: bool = True,
+) -> list[str]:
     problems = []
     for rule in rules:
         r = rule if isinstance(rule, ServiceRule) else ServiceRule(**rule)
@@ -119,6 +131,8 @@ def service_problems(rules: Iterable[ServiceRule | Mapping], services: Mapping[s
             if r.state == "started":
                 problems.append(f"service {r.name} is missing ({r.reason})")
             continue
+        if r.name in READER_TRIGGERED and not readers_present and seen["state"] == "stopped":
+            seen = dict(seen, state=r.state)
         # The rule speaks win_service's words (started/stopped), and so does win_service_info.
         if seen["state"] != r.state:
             problems.append(f"service {r.name} is {seen['state']}, expected {r.state} ({r.reason})")

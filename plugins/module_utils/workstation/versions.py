@@ -139,7 +139,9 @@ def _product_list(installed: Iterable[Mapping] | Mapping | None, md_pattern: str
                 "package_type": (
                     ("md" if md.search(name) else "standard") if family == "siths_eid_app" else None
                 ),
-                "msi": bool(_MSI_CODE.match(str(product_id or ""))),
+                # Windows Installer package (uninstall = msiexec /x {code} /qn, see win_package.ps1)
+                "msi": bool(item.get("msi")) or bool(_MSI_CODE.match(str(product_id or ""))),
+                "quiet_uninstall": bool(item.get("quiet_uninstall")),
             }
         )
     return products
@@ -150,7 +152,7 @@ def normalise_products(
 ) -> list[dict]:
     """Uninstall-key rows (``DisplayName``/``DisplayVersion``/``PSChildName`` or
     ``name``/``version``/``product_id``) as
-    ``{name, version, product_id, family, package_type, msi}``."""
+    ``{name, version, product_id, family, package_type, msi, quiet_uninstall}``."""
     return _product_list(installed, md_pattern)
 
 

@@ -1,0 +1,83 @@
+"""When a clinic PC may be restarted, and what a pinned installer may look like."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.installers import (
+    validate_installer,
+)
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.reboot import (
+    in_window,
+    reboot_decision,
+    reboot_message,
+    window_problems,
+)
+
+SHA = "b" * 64
+
+
+@pytest.mark.parametrize(
+    ("now", "window", "inside"),
+    [
+        ("21:30", "19:00-06:00", True),
+        ("05:59", "19:00-06:00", True),
+        ("06:00", "19:00-06:00", False),
+        ("12:00", "19:00-06:00", False),
+        ("12:00", "", True),
+        ("02:00", "01:00-03:00", True),
+        ("03:00", "01:00-03:00", False),
+    ],
+)
+def test_window_may_pass_midnight(now, window, inside):
+    assert in_window(now, window) is inside
+
+
+def test_bad_window_is_named():
+    [problem] = window_problems("7pm-6am")
+    assert problem.path == "workstation_reboot_window"
+    assert "19:00-06:00" in problem.message
+
+
+def test_decision_needs_permission_window_and_nobody_logged_on():
+    assert reboot_decision("21:00", "19:00-06:00", [], allow=False)["reboot"] is False
+    outside = reboot_decision("10:00", "19:00-06:00", [], allow=True)
+    assert outside == {
+        "reboot": False,
+        "reason": "outside the maintenance window 19:00-06:00 (host time 10:00)",
+    }
+    busy = reboot_decision("21:00", "19:00-06:00", ["CLINIC\\anna"], allow=True)
+    assert busy["reboot"] is False and "CLINIC\\anna" in busy["reason"]
+    assert reboot_decision("21:00", "19:00-06:00", ["CLINIC\\anna"], allow=True, force=True)["reboot"] is True
+    assert reboot_decision("21:00", "19:00-06:00", [], allow=True)["reboot"] is True
+
+
+def test_message_is_swedish_by_default_and_english_on_request():
+    assert reboot_message("sv", 300).startswith("Datorn startas om om 5 minuter")
+    assert reboot_message("en", 60).startswith("This computer restarts in 1 minutes")
+
+
+def test_installer_from_the_controller_or_a_path_not_both():
+    base = {"sha256": SHA, "product_id": "{X}", "version": "2.0.8481"}
+    assert validate_installer({**base, "src": "files/SITHS.exe"}) == []
+    assert validate_installer({**base, "path": "https://repo.example.se/SITHS.exe"}) == []
+    [both] = validate_installer({**base, "src": "a.exe", "path": "C:\\a.exe"})
+    assert "not both" in both.message
+    [url_in_src] = validate_installer({**base, "src": "https://x/a.exe"})
+    assert url_in_src.path == "installer.src"
+    [timeout] = validate_installer({**base, "src": "a.exe", "timeout": 2})
+    assert timeout.path == "installer.timeout"
+    assert validate_installer({"src": ""}) == []
+
+
+def test_stopped_smart_card_service_without_a_reader_is_normal():
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.services import (
+        service_problems,
+        service_rules,
+    )
+
+    rules = service_rules("siths_eid_app")
+    stopped = {"SCardSvr": {"state": "stopped", "start_mode": "auto"}}
+    assert service_problems(rules, stopped, readers_present=False) == []
+    assert service_problems(rules, stopped, readers_present=True) != []
+    manual = {"SCardSvr": {"state": "stopped", "start_mode": "manual"}}
+    assert service_problems(rules, manual, readers_present=False) != []
