@@ -224,7 +224,10 @@ def package_result(rc: int | None, changed: bool = True) -> dict:
     """win_package's answer after running an installer (RETURN: rc, reboot_required)."""
     documented = module_return("win_package")
     assert {"rc", "reboot_required"} <= set(documented)
-    result: dict = {"changed": changed, "reboot_required": rc in package_reboot_codes()}
+    # win_package.ps1 sets failed = $false itself when rc is an expected code; without it
+    # Ansible would take a non-zero rc (3010, 1641) as a failure.
+    assert "$module.Result.failed = $false" in module_source("win_package")
+    result: dict = {"changed": changed, "failed": False, "reboot_required": rc in package_reboot_codes()}
     if rc is not None:
         result["rc"] = rc
     return result

@@ -190,7 +190,9 @@ def test_md_package_next_to_netid_is_refused_and_reported(fleet):
     assert not module_calls(calls, "win_package")
     entry = fleet.apply_report["pc-md"]
     assert entry["compliant"] is False
-    assert any("must not be combined with Net iD" in p for p in entry["problems"]), entry["problems"]
+    assert any("must not be combined with the SITHS eID-app MD package" in p for p in entry["problems"]), (
+        entry["problems"]
+    )
 
 
 def test_switch_from_md_to_standard_is_uninstall_restart_install(fleet):

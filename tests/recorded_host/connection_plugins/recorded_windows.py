@@ -61,6 +61,12 @@ class ModuleFailure(Exception):
         super().__init__(msg)
         self.result = {"failed": True, "changed": False, "msg": msg, **extra}
 
+    @classmethod
+    def from_result(cls, result: dict) -> ModuleFailure:
+        failure = cls(result["msg"])
+        failure.result = dict(result)
+        return failure
+
 
 class Host:
     """The recorded host: state on disk, loaded and saved around each call."""
@@ -277,7 +283,7 @@ class Modules:
                 return contract.package_result(None, changed=True)
             rc = spec.get("rc", 0)
             if rc not in expected:
-                raise ModuleFailure("", **contract.package_failure(rc))
+                raise ModuleFailure.from_result(contract.package_failure(rc))
             products[:] = [p for p in products if p["product_id"] != args["product_id"]]
             if rc == 1641:
                 self.state["boot_id"] = self.state.get("boot_id", 1) + 1
@@ -290,7 +296,7 @@ class Modules:
         sequence = installer.setdefault("rc_sequence", [installer.get("rc", 0)])
         rc = sequence.pop(0) if len(sequence) > 1 else sequence[0]
         if rc not in expected:
-            raise ModuleFailure("", **contract.package_failure(rc))
+            raise ModuleFailure.from_result(contract.package_failure(rc))
         installs = installer.get("installs")
         if installs:
             replaces = installer.get("replaces_family")
