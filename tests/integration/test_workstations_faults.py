@@ -2,9 +2,8 @@
 
 A host unreachable in its batch, a WinRM connection lost in the middle of a role, installers
 that exit 1603, 1618, 3010 or 1641, an installer that hangs past its timeout: the rollout goes
-on with the other hosts (workstation_max_fail_percentage 100 here; stopping after a failed
-batch is tested in test_workstations_playbook.py), workstations.json tells each host's true
-state, and a run after the faults are gone converges.
+on with the other hosts as workstation_max_fail_percentage allows, workstations.json tells each
+host's true state, and a run after the faults are gone converges.
 """
 
 from __future__ import annotations
@@ -94,6 +93,16 @@ def test_reboot_outside_the_window_is_pending_not_done(fleet):
     assert entry["reboot_required"] is True
     assert any("outside the maintenance window 19:00-06:00 (host time 10:15)" in p for p in entry["problems"])
     assert not module_calls(fleet.first_calls["pc-3010"], "shutdown")
+
+
+def test_rollout_stops_after_a_failed_batch_with_max_fail_zero(fleet):
+    fleet.extra_vars = {"workstation_serial": 1, "workstation_max_fail_percentage": 0}
+    # localhost in the limit: the summary play runs on the controller.
+    run = fleet.run("--limit", "pc-1603,pc-ok,localhost")
+    report = fleet.report()
+    assert "stopping the rollout" in run.stdout
+    assert "no facts gathered" in " ".join(report["pc-ok"]["problems"])
+    assert not fleet.calls("pc-ok"), "the second batch is never contacted"
 
 
 def test_a_run_after_the_faults_are_gone_converges(fleet):
