@@ -112,6 +112,7 @@ options:
     type: path
 extends_documentation_fragment:
   - webcert_siths.onboarding.hsa_ldap
+  - webcert_siths.onboarding.language
 notes:
   - Check mode reads the directory and reports the plan; nothing is written to the directory
     and no report or export file is written. The description cache (O(cache)) on the control node
@@ -170,12 +171,14 @@ counts:
   type: dict
   sample: {"add": 3, "modify": 1, "modrdn": 0, "delete": 0}
 summary:
-  description: One line that sums up the plan.
+  description: One line in O(language) that sums up the plan.
   returned: when the directory was read
   type: str
   sample: "Plan: 3 to add, 1 to modify, 0 to move or rename, 0 to delete; 0 unmanaged entries."
 plan_text:
-  description: The plan as readable text, per object and attribute, before → after.
+  description:
+    - The plan as readable text in O(language), per object and attribute, before → after.
+    - Attribute names, values and DNs are shown as the directory has them (for IT).
   returned: when the directory was read
   type: str
 plan:
@@ -297,6 +300,10 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
     LDAP_ARGUMENT_SPEC,
     ldap_settings,
 )
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    LANGUAGE_OPTION,
+    use_language,
+)
 
 try:
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.client import (
@@ -328,6 +335,7 @@ def argument_spec() -> dict:
         "report_file": {"type": "path"},
         "cache": {"type": "bool", "default": True},
         "cache_dir": {"type": "path"},
+        "language": dict(LANGUAGE_OPTION),
     }
 
 
@@ -351,10 +359,6 @@ def prepare(p: dict, base_dn: str | None, cache):
 
     loaded = load_provider(path, strict_ids=p["strict_ids"], follow_symlinks=p["follow_symlinks"],
                            symlink_roots=p["symlink_roots"])
-    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
-        use_language,
-    )
-
     with use_language(p.get("language")):  # at most 50 lines, labelled, "… och N fel till"
         view = terminal_view(loaded)
     more = [view["more"]] if view["more"] else []
@@ -407,11 +411,12 @@ def main() -> None:
         module.fail_json(msg=str(settings_error), findings=findings, changed=False)
 
     try:
-        result = reconcile(
-            model, settings, prune=p["prune"], max_deletes=p["max_deletes"],
-            check_mode=module.check_mode, export_dir=p["export_dir"],
-            backup_file=p["backup_file"], retries=p["retries"], report_file=p["report_file"],
-            prepared=prepared)
+        with use_language(p["language"]):  # the plan text and its summary line
+            result = reconcile(
+                model, settings, prune=p["prune"], max_deletes=p["max_deletes"],
+                check_mode=module.check_mode, export_dir=p["export_dir"],
+                backup_file=p["backup_file"], retries=p["retries"], report_file=p["report_file"],
+                prepared=prepared)
     except (LdapConfigError, LdapConnectError) as exc:
         module.fail_json(msg=str(exc), findings=findings, changed=False)
 

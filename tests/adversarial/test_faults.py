@@ -379,8 +379,9 @@ def test_subordinate_referral_in_check_mode(acl_box, tmp_path):
     _, rc, res, out = _subordinate_referral(acl_box, tmp_path, also_rename=True, check=True)
     assert rc != 0 and "referral" in res["msg"] and "nothing was written" in res["msg"], out[-2000:]
     assert _refused_ids(res) == [f"SE{ORG}-E2", f"SE{ORG}-P9"]
-    assert "! refused add unit" in res["plan_text"] and "1 refused" not in res["summary"]
-    assert "2 refused (referral)" in res["summary"], res["summary"]
+    # Swedish by default (the module's language option)
+    assert "! stoppad (hänvisning till annan server): lägg till vårdenhet" in res["plan_text"]
+    assert "; 2 stoppade (hänvisning till annan server);" in res["summary"], res["summary"]
 
 
 def test_subordinate_referral_in_export_mode(acl_box, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 EXAMPLE_PATH = ROOT / "inventories" / "example" / "provider"
-NO_CHANGE = "Plan: 0 to add, 0 to modify, 0 to move or rename, 0 to delete"
+NO_CHANGE = "Plan: 0 läggs till, 0 ändras, 0 flyttas eller byter namn, 0 tas bort"
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_baseline_with_a_directory_connection_also_says_whether_hsa_matches(box,
                  "-e", f"hsa_baseline={EXAMPLE_PATH}")
     assert r.returncode == 0, r.stdout[-3000:]
     assert "1 ändring sedan" in r.stdout
-    assert "HSA does not match the description yet: Plan: 0 to add, 1 to modify" in r.stdout
+    assert "HSA does not match the description yet: Plan: 0 läggs till, 1 ändras" in r.stdout
 
     # Without --check, baseline mode never touches the directory.
     before = box.ldap_tool("ldapsearch", "-LLL", "-b", box.base_dn).stdout

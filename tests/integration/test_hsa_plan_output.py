@@ -37,7 +37,7 @@ def test_plan_is_shown_before_the_apply_cut_with_a_pointer_to_the_whole_plan(box
     assert shown < applied
     plan_file = tmp_path / "hsa-plan.txt"
     whole = plan_file.read_text(encoding="utf-8").splitlines()
-    assert len(whole) > 5 and "+ add person SE5599123451-P101" in "\n".join(whole)
+    assert len(whole) > 5 and "+ lägg till person SE5599123451-P101" in "\n".join(whole)
     printed = out[shown:applied]
     assert f"… och {len(whole) - 5} rader till, se {plan_file}" in printed  # Swedish default
     assert whole[0].strip() in printed and whole[6].strip() not in printed

@@ -42,7 +42,7 @@ def entries(box) -> int:
 
 def test_check_diff_then_apply_then_nothing_to_do(box):
     path = f"hsa_provider_path={EXAMPLE}"
-    check = playbook(box, "-e", path, "--check", "--diff")
+    check = playbook(box, "-e", path, "--check", "--diff", "-e", "webcert_language=en")
     assert recap(check.stdout)["failed"] == 0, check.stdout + check.stderr
     assert "+ add person SE5599123451-P101" in check.stdout
     assert "Plan: 24 to add" in check.stdout and entries(box) == 0

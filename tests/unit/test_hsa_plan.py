@@ -36,6 +36,9 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_text import (
     render_text,
 )
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 from hsa_builders import commission, model, person, replace, small_model, unit
 
 BASE = "c=SE"
@@ -343,11 +346,30 @@ def test_text_shows_before_and_after_per_attribute():
     desired = small_model()
     actual = as_directory(desired)
     p2 = replace(desired.people[1], titles=("Sjuksköterska", "Barnmorska"))
-    text = render_text(plan_for(replace(desired, people=(desired.people[0], p2,
-                                                         desired.people[2])), actual))
+    plan = plan_for(replace(desired, people=(desired.people[0], p2, desired.people[2])), actual)
+    with use_language("en"):
+        text = render_text(plan)
     assert '~ modify person SE5565594230-P2' in text
     assert 'hsaTitle: "Sjuksköterska" → ["Sjuksköterska", "Barnmorska"]' in text
     assert "Plan: 0 to add, 1 to modify" in text
+
+
+def test_text_is_swedish_by_default_and_keeps_ldap_names_and_values():
+    desired = small_model()
+    actual = as_directory(desired)
+    p2 = replace(desired.people[1], titles=("Sjuksköterska", "Barnmorska"))
+    plan = plan_for(replace(desired, people=(desired.people[0], p2)), actual, prune=True)
+    text = render_text(plan)
+    assert "~ ändra person SE5565594230-P2: " in text
+    assert 'hsaTitle: "Sjuksköterska" → ["Sjuksköterska", "Barnmorska"]' in text  # for IT
+    assert "- ta bort person SE5565594230-P3: " in text
+    assert text.splitlines()[-1].startswith(
+        "Plan: 0 läggs till, 1 ändras, 0 flyttas eller byter namn, ")
+    assert "modify" not in text and "to add" not in text
+    with use_language("sv"):
+        assert render_text(plan) == text
+    with use_language("en"):
+        assert render_text(plan) != text
 
 
 def test_ldif_base64_encodes_non_ascii_and_uses_delete_then_add():
