@@ -372,6 +372,17 @@ def test_text_is_swedish_by_default_and_keeps_ldap_names_and_values():
         assert render_text(plan) != text
 
 
+def test_summary_says_one_unmanaged_entry_in_the_singular():
+    desired = small_model()
+    actual = as_directory(desired)
+    plan = plan_for(replace(desired, people=desired.people[:2]), actual)
+    assert len(plan.unmanaged) == 1, plan.unmanaged
+    assert render_text(plan).endswith("; 1 post i katalogen finns inte i beskrivningen.\n")
+    with use_language("en"):
+        assert render_text(plan).endswith("; 1 unmanaged entry.\n")
+        assert render_text(plan_for(desired, actual)).endswith("; 0 unmanaged entries.\n")
+
+
 def test_ldif_base64_encodes_non_ascii_and_uses_delete_then_add():
     desired = small_model()
     actual = as_directory(desired)

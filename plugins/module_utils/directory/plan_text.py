@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..description.text import (
     visible,
 )
-from ..i18n.core import N_, _
+from ..i18n.core import N_, _, ngettext
 from .plan import Plan
 
 # One whole line per operation; %(kind)s is one of KINDS, %(id)s the HSA-id (may be empty).
@@ -55,12 +55,20 @@ def summary(plan: Plan) -> str:
     params = {"add": c["add"], "modify": c["modify"], "modrdn": c["modrdn"],
               "delete": c["delete"], "refused": len(plan.refused),
               "unmanaged": len(plan.unmanaged)}
+    n = params["unmanaged"]
     if plan.refused:
-        return _("Plan: %(add)s to add, %(modify)s to modify, %(modrdn)s to move or rename, "
-                 "%(delete)s to delete; %(refused)s refused (referral); %(unmanaged)s "
-                 "unmanaged entries.", **params)
-    return _("Plan: %(add)s to add, %(modify)s to modify, %(modrdn)s to move or rename, "
-             "%(delete)s to delete; %(unmanaged)s unmanaged entries.", **params)
+        return ngettext(
+            "Plan: %(add)s to add, %(modify)s to modify, %(modrdn)s to move or rename, "
+            "%(delete)s to delete; %(refused)s refused (referral); %(unmanaged)s "
+            "unmanaged entry.",
+            "Plan: %(add)s to add, %(modify)s to modify, %(modrdn)s to move or rename, "
+            "%(delete)s to delete; %(refused)s refused (referral); %(unmanaged)s "
+            "unmanaged entries.", n, **params)
+    return ngettext(
+        "Plan: %(add)s to add, %(modify)s to modify, %(modrdn)s to move or rename, "
+        "%(delete)s to delete; %(unmanaged)s unmanaged entry.",
+        "Plan: %(add)s to add, %(modify)s to modify, %(modrdn)s to move or rename, "
+        "%(delete)s to delete; %(unmanaged)s unmanaged entries.", n, **params)
 
 
 def render_text(plan: Plan) -> str:
