@@ -49,6 +49,9 @@ yamllint: venv
 	yamllint -s .
 
 ansible-lint: venv
+	@# ansible-lint installs a copy of this collection into ANSIBLE_HOME once and never
+	@# refreshes it: drop that copy so every run lints the checkout as it is now.
+	rm -rf $(ANSIBLE_HOME)/collections/ansible_collections/webcert_siths
 	ansible-lint -q
 
 syntax-check: venv
