@@ -92,6 +92,32 @@ options:
         run, or even when the process is killed before the C(end) line, the file says what
         was applied. See docs/hsa.md.
     type: path
+  plan_file:
+    description:
+      - Write the whole plan as text (as RV(plan_text) has it, in O(language)) to this file
+        before anything is applied; its folder is created when missing. Written in check
+        mode too, as it is a report, not a change.
+    type: path
+  plan_markdown_file:
+    description:
+      - Write the plan as a Markdown change request (per object, HSA Admin's field names,
+        in O(language)) to this file, e.g. for a merge request comment or a CI job
+        summary. Written in check mode too.
+    type: path
+  plan_lines:
+    description:
+      - At most this many lines of the plan in RV(plan_text), then one line saying how many
+        more there are and, with O(plan_file), where they are ("... och 12 rader till, se
+        reports/hsa-plan.txt"). V(0) leaves RV(plan_text) out. Unset keeps the whole plan.
+    type: int
+  plan_operations:
+    description:
+      - Return the plan as data (RV(plan), every operation with its attributes).
+      - V(false) keeps a large plan out of the result, so that it does not travel through
+        Ansible (serialised, templated, kept in memory); RV(counts), RV(summary) and the
+        files above still say everything.
+    type: bool
+    default: true
   cache:
     description:
       - Keep the validated description in O(cache_dir) (the description cache), keyed by a
@@ -115,7 +141,8 @@ extends_documentation_fragment:
   - webcert_siths.onboarding.language
 notes:
   - Check mode reads the directory and reports the plan; nothing is written to the directory
-    and no report or export file is written. The description cache (O(cache)) on the control node
+    and no apply report or export file is written (only O(plan_file) and
+    O(plan_markdown_file), which describe the plan). The description cache (O(cache)) on the control node
     may be refreshed, as fact caching would be.
   - Continuation references (the server refers part of the tree to another server) are never
     followed. They are returned in C(referrals) and as warnings, and every planned operation
@@ -179,11 +206,12 @@ plan_text:
   description:
     - The plan as readable text in O(language), per object and attribute, before → after.
     - Attribute names, values and DNs are shown as the directory has them (for IT).
-  returned: when the directory was read
+    - With O(plan_lines), only that many lines and a line saying how many more there are.
+  returned: when the directory was read, unless O(plan_lines=0)
   type: str
 plan:
   description: The plan as data.
-  returned: when the directory was read
+  returned: when the directory was read and O(plan_operations=true)
   type: dict
   contains:
     counts:
@@ -312,6 +340,8 @@ try:
         LdapConnectError,
     )
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
+        PlanFileError,
+        PlanOutput,
         reconcile,
     )
 
@@ -333,6 +363,10 @@ def argument_spec() -> dict:
         "backup_file": {"type": "path"},
         "retries": {"type": "int", "default": 3},
         "report_file": {"type": "path"},
+        "plan_file": {"type": "path"},
+        "plan_markdown_file": {"type": "path"},
+        "plan_lines": {"type": "int"},
+        "plan_operations": {"type": "bool", "default": True},
         "cache": {"type": "bool", "default": True},
         "cache_dir": {"type": "path"},
         "language": dict(LANGUAGE_OPTION),
@@ -395,6 +429,8 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("python-ldap"), exception=LDAP_IMPORT_ERROR)
     if p["max_deletes"] < 0:
         module.fail_json(msg="max_deletes must be 0 or more")
+    if p["plan_lines"] is not None and p["plan_lines"] < 0:
+        module.fail_json(msg="plan_lines must be 0 or more")
 
     try:
         settings, settings_error = ldap_settings(module), None
@@ -416,8 +452,12 @@ def main() -> None:
                 model, settings, prune=p["prune"], max_deletes=p["max_deletes"],
                 check_mode=module.check_mode, export_dir=p["export_dir"],
                 backup_file=p["backup_file"], retries=p["retries"], report_file=p["report_file"],
-                prepared=prepared)
+                prepared=prepared, output=PlanOutput(
+                    text_file=p["plan_file"], markdown_file=p["plan_markdown_file"],
+                    lines=p["plan_lines"], operations=p["plan_operations"]))
     except (LdapConfigError, LdapConnectError) as exc:
+        module.fail_json(msg=str(exc), findings=findings, changed=False)
+    except PlanFileError as exc:  # before anything was applied or exported
         module.fail_json(msg=str(exc), findings=findings, changed=False)
 
     result["findings"] = findings
@@ -427,7 +467,7 @@ def main() -> None:
             module.warn(warning)
     for warning in result.pop("warnings", []):
         module.warn(warning)
-    if module._diff and "plan_text" in result and result["counts"] and any(
+    if module._diff and result.get("plan_text") and result["counts"] and any(
             result["counts"].values()):
         result["diff"] = {"prepared": result["plan_text"]}
     failed = result.pop("failed", False)

@@ -69,3 +69,17 @@ def test_ombud_mode_plan_is_not_cut_silently_either(tmp_path):
     whole = plan_file.read_text(encoding="utf-8").splitlines()
     assert len(whole) > 4
     assert f"… och {len(whole) - 4} rader till, se {plan_file}" in r.stdout
+
+
+def test_a_second_apply_with_nothing_to_change_runs_the_module_once(box, tmp_path):
+    first = playbook(box, tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert "changed=1" in first.stdout
+    again = playbook(box, tmp_path)
+    assert again.returncode == 0, again.stdout[-3000:]
+    recap = again.stdout[again.stdout.index("PLAY RECAP"):]
+    assert "changed=0" in recap
+    # ansible.cfg hides skipped tasks: the apply task is not shown at all.
+    assert "TASK [Apply (or export) the planned directory changes]" in first.stdout
+    assert "TASK [Apply (or export) the planned directory changes]" not in again.stdout
+    assert "Plan: 0 läggs till, 0 ändras" in again.stdout

@@ -20,6 +20,8 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
     render_ldif,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.reconciler import (
+    PlanFileError,
+    PlanOutput,
     reconcile,
 )
 from hsa_builders import commission, model, person, replace, small_model, unit
@@ -359,3 +361,36 @@ def test_client_certificate_bind(box):
                                                    client_key=box.client_key))
     assert not result["failed"], result.get("msg")
     assert result["apply"]["applied"] == 8
+
+
+def test_plan_output_writes_the_plan_files_in_check_mode_and_keeps_the_result_small(box, tmp_path):
+    text_file, md_file = tmp_path / "out" / "plan.txt", tmp_path / "out" / "plan.md"
+    output = PlanOutput(text_file=str(text_file), markdown_file=str(md_file), lines=3,
+                        operations=False)
+    result = run(box, small_model(), check_mode=True, output=output)
+    whole = text_file.read_text(encoding="utf-8").splitlines()
+    assert len(whole) > 4 and whole[-1] == result["summary"]
+    # The first three lines, then how many more and where, in the default language.
+    assert result["plan_text"].splitlines() == [
+        *whole[:3], f"… och {len(whole) - 3} rader till, se {text_file}"]
+    assert "plan" not in result and result["counts"]["add"] == 8
+    markdown = md_file.read_text(encoding="utf-8")
+    assert "SE5565594230-P1" in markdown and "objectClass" not in markdown
+    assert "hsaIdentity:" not in dump(box, "hsaIdentity")  # the files only, not the directory
+
+
+def test_plan_output_lines_zero_leaves_the_text_out_and_defaults_keep_everything(box):
+    lean = run(box, small_model(), check_mode=True, output=PlanOutput(lines=0, operations=False))
+    assert "plan_text" not in lean and "plan" not in lean and lean["summary"]
+    full = run(box, small_model(), check_mode=True)
+    assert len(full["plan"]["operations"]) == 8 and full["plan_text"].endswith(
+        full["summary"] + "\n")
+
+
+def test_a_plan_file_that_cannot_be_written_stops_before_anything_is_applied(box, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(PlanFileError, match="a-file"):
+        reconcile(small_model(), box.settings(),
+                  output=PlanOutput(text_file=str(blocker / "plan.txt")))
+    assert "hsaIdentity:" not in dump(box, "hsaIdentity")

@@ -38,6 +38,9 @@ from ..description.files import (
     description_files,
     digest_of,
 )
+from ..i18n.core import (
+    check_language,
+)
 
 FORMAT = 3
 # The toolkit code a cached description depends on: what description.validate,
@@ -111,6 +114,11 @@ class CachedDescription:
         self.provider_name = provider_name
         self.provider_hsa_id = provider_hsa_id
         self.entries = entries
+
+
+def _options(strict_ids, follow_symlinks, symlink_roots, language) -> tuple:
+    """The options of the key; no language means the default one (the same findings)."""
+    return (strict_ids, follow_symlinks, tuple(symlink_roots), check_language(language))
 
 
 class DescriptionCache:
@@ -204,7 +212,7 @@ class DescriptionCache:
             content = content_digest(contents())
         except OSError:
             return None  # the loader reports unreadable and refused files
-        options = (strict_ids, follow_symlinks, tuple(symlink_roots), language)
+        options = _options(strict_ids, follow_symlinks, symlink_roots, language)
         payload = self._read(self._path(provider_path, base_dn),
                              self._key(base_dn, options, content))
         if payload is None:
@@ -228,7 +236,7 @@ class DescriptionCache:
         )
 
         path = self._path(provider_path, base_dn)
-        options = (strict_ids, follow_symlinks, tuple(symlink_roots), language)
+        options = _options(strict_ids, follow_symlinks, symlink_roots, language)
         data = marshal.dumps((FORMAT, self._key(base_dn, options, source_digest),
                               _pack(cached)))
         try:

@@ -9,7 +9,9 @@ with one function each:
    decodes and compares the whole subtree);
 3. ``plan.make_plan`` and ``refuse_referrals`` (operations in a part of the tree the
    server refers elsewhere are taken out);
-4. ``plan_result``: the plan fields of the module's result;
+4. ``plan_result``: the plan fields of the module's result, and the plan files
+   (``PlanOutput``: the whole plan as text and as Markdown, written before anything is
+   applied);
 5. ``export_plan``, or ``apply`` (``gateway.apply_plan``), or nothing (check mode).
 """
 
@@ -18,6 +20,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from ..i18n.core import (
+    _,
+)
+from ..reports.files import (
+    write_atomic,
+)
+from ..reports.terminal import (
+    excerpt,
+)
 from .client import (
     connect,
     locate_referrals,
@@ -39,6 +50,7 @@ from .plan import (
 )
 from .plan_text import (
     render_text,
+    summary,
 )
 from .schema import (
     READ_ATTRIBUTES,
@@ -58,6 +70,7 @@ def reconcile(
     connect_fn=None,
     report_file: str | None = None,
     prepared=None,
+    output: PlanOutput | None = None,
 ) -> dict:
     """Read, plan, and apply / export / only report. Returns the module's result dict.
 
@@ -71,7 +84,9 @@ def reconcile(
 
     The description comes as ``model`` (a ProviderModel) or, from the description cache,
     as ``prepared`` (a ``description_cache.CachedDescription``). ``connect_fn(settings)``
-    opens a bound ``client.Connection`` (default ``client.connect``).
+    opens a bound ``client.Connection`` (default ``client.connect``). ``output`` says
+    which plan files to write and how much of the plan the result carries (default: all
+    of it, no files).
     """
     desired, provider = desired_state(model, prepared, settings.base_dn)
     if desired.errors:
@@ -86,7 +101,7 @@ def reconcile(
                          max_deletes=max_deletes)
         out: dict = {"changed": False, "failed": False}
         unlocated = refuse_referrals(plan, link, read.references, out)
-        out.update(plan_result(plan))
+        out.update(plan_result(plan, output, provider))
         if plan.errors:
             out.update(failed=True, errors=plan.errors,
                        msg="the plan is refused; nothing was written:\n" + "\n".join(plan.errors))
@@ -193,11 +208,60 @@ def refuse_referrals(plan, link: _Link, references: list[str], out: dict) -> lis
 # --------------------------------------------------------------------------- 4. result
 
 
-def plan_result(plan) -> dict:
-    """The plan fields of the module's result."""
-    text = render_text(plan)
-    out = {"plan": plan.to_dict(), "counts": plan.counts, "summary": text.splitlines()[-1],
-           "plan_text": text, "unmanaged": plan.unmanaged, "warnings": plan.warnings}
+class PlanFileError(Exception):
+    """A plan file could not be written (nothing was applied or exported yet)."""
+
+
+@dataclass
+class PlanOutput:
+    """What becomes of the plan besides being applied: the files it is written to (also in
+    check mode: they are reports, not changes) and how much of it the result carries.
+
+    ``text_file``: the whole plan as text (``render_text``); ``markdown_file``: the plan as
+    the Markdown change request (the merge request comment in CI); ``lines``: the result's
+    ``plan_text`` holds at most this many lines and then one saying how many more there are
+    and where (``text_file``); 0 leaves ``plan_text`` out, None keeps all of it;
+    ``operations``: the result carries ``plan`` (every operation, as data). A large plan
+    kept out of the result does not travel through Ansible (JSON, templating, callbacks).
+    """
+
+    text_file: str | None = None
+    markdown_file: str | None = None
+    lines: int | None = None
+    operations: bool = True
+
+
+def plan_result(plan, output: PlanOutput | None = None, provider: tuple[str, str] = ("", "")) -> dict:
+    """The plan fields of the module's result; the plan files ``output`` asks for."""
+    output = output or PlanOutput()
+    out = {"counts": plan.counts, "summary": summary(plan), "unmanaged": plan.unmanaged,
+           "warnings": plan.warnings}
+    text = None
+    if output.text_file or output.lines != 0:
+        text = render_text(plan)
+    try:
+        if output.text_file:
+            write_atomic(output.text_file, text)
+        if output.markdown_file:
+            from .change_request import (
+                build_change_request,
+                render_request_markdown,
+            )
+
+            request = build_change_request(plan, meta={"provider_name": provider[0],
+                                                       "provider_id": provider[1]})
+            write_atomic(output.markdown_file, render_request_markdown(request))
+    except OSError as exc:
+        raise PlanFileError(_(
+            "The plan file %(path)s could not be written (%(reason)s); nothing was written "
+            "to the directory.", path=exc.filename or "", reason=exc.strerror or str(exc))
+        ) from None
+    if output.lines is None:
+        out["plan_text"] = text
+    elif output.lines > 0:
+        out["plan_text"] = "\n".join(excerpt(text, output.lines, output.text_file)) + "\n"
+    if output.operations:
+        out["plan"] = plan.to_dict()
     if plan.refused:
         out["refused"] = plan.refused
     return out
