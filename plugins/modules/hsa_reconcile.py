@@ -67,8 +67,14 @@ options:
     default: 10
   export_dir:
     description:
-      - Do not write to the directory; write C(plan.ldif), C(change-request.md) and
-        C(change-request.csv) to this folder for an HSA agent (ombud).
+      - Do not write to the directory; write the change request for the HSA agent (ombud) to
+        this folder, in O(language), as the ombud mode (M(webcert_siths.onboarding.hsa_baseline))
+        writes it, C(change-request.md), C(change-request.html) and C(change-request.csv)
+        (semicolons, UTF-8 with BOM, so that Excel with Swedish settings opens it in columns),
+        grouped per care provider, care unit, person and commission, each named with its name
+        and HSA-id, fields in HSA Admin's words, the LDAP details in a line for IT; and
+        C(plan.ldif), the same changes as an LDIF change file.
+      - A file is rewritten only when its content changes (mode 0600).
     type: path
   backup_file:
     description:
@@ -292,8 +298,10 @@ export:
   description: Paths of the files written with O(export_dir).
   returned: with export_dir
   type: dict
-  sample: {"plan.ldif": "reports/hsa/plan.ldif",
-           "change-request.md": "reports/hsa/change-request.md"}
+  sample: {"change-request.md": "reports/hsa/change-request.md",
+           "change-request.html": "reports/hsa/change-request.html",
+           "change-request.csv": "reports/hsa/change-request.csv",
+           "plan.ldif": "reports/hsa/plan.ldif"}
 backup_file:
   description: The LDIF backup written before the apply.
   returned: when backup_file is set and something was applied

@@ -391,7 +391,7 @@ def test_subordinate_referral_in_export_mode(acl_box, tmp_path):
     ldif = (export / "plan.ldif").read_text(encoding="utf-8")
     assert f"SE{ORG}-P1" in ldif and "Remote" not in ldif, ldif
     request = (export / "change-request.md").read_text(encoding="utf-8")
-    assert "held by another server (referral)" in request and "ou=Remote" in request
+    assert "finns på en annan server (hänvisning)" in request and "ou=Remote" in request, request
 
 
 # --------------------------------------------------------------- Ctrl-C during an apply

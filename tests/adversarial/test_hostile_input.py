@@ -257,7 +257,10 @@ def test_plan_and_change_request_show_directory_values_with_visible_escapes():
     """A value another tool stored with line breaks (the description can no longer hold
     one) reaches the ombud as one visible line."""
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.change_request import (
-        render_change_request,
+        build_change_request,
+        render_request_csv,
+        render_request_html,
+        render_request_markdown,
     )
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
         desired_entries,
@@ -281,10 +284,16 @@ def test_plan_and_change_request_show_directory_values_with_visible_escapes():
         actual.append(make_entry(e.dn, attrs))
     plan = make_plan(desired, actual, base)
     assert plan.operations
-    for text in (render_text(plan), render_change_request(plan, "Vård\nAB", "SE1")):
-        assert "\ndn: ou=Evil" not in text and "\nchangetype" not in text
-        assert "\u202e" not in text
-        assert "Åsa\\ndn: ou=Evil,c=SE\\nchangetype: delete\\u202e" in text
+    request = build_change_request(plan, meta={"provider_name": "Vård\nAB", "provider_id": "SE1"},
+                                   entries=(*desired.entries, *actual))
+    shown = "Åsa\\ndn: ou=Evil,c=SE\\nchangetype: delete\\u202e"
+    texts = {"plan": render_text(plan), "csv": render_request_csv(request).decode("utf-8"),
+             "html": render_request_html(request), "md": render_request_markdown(request)}
+    for name, text in texts.items():
+        assert "\ndn: ou=Evil" not in text and "\nchangetype" not in text, name
+        assert "\u202e" not in text and "Vård\nAB" not in text, name
+        # Markdown writes the backslash of the visible escape as \\ (a literal backslash)
+        assert (shown.replace("\\", "\\\\") if name == "md" else shown) in text, name
 
 
 # ---------------------------------------------------------------- 4. YAML words and tags

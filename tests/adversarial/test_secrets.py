@@ -127,7 +127,8 @@ def test_every_job_ran(runs):
         assert r[name].returncode != 0 and "Traceback" not in r[name].stdout, name
     files = _texts(runs["out"])
     names = "\n".join(files)
-    for expected in ("plan.ldif", "change-request.md", "change-request.csv", "backup.ldif",
+    for expected in ("plan.ldif", "change-request.md", "change-request.csv",
+                     "change-request.html", "backup.ldif",
                      "siths.json", "readiness.json", "readiness.html", "ansible.log", ".tar.gz"):
         assert expected in names, (expected, names)
 

@@ -237,8 +237,14 @@ def test_export_gives_the_same_result_as_apply(box, tmp_path):
     run(box, m2, prune=True, export_dir=str(tmp_path / "three"))
     box.ldap_tool("ldapmodify", "-f", str(tmp_path / "three" / "plan.ldif"))
     assert dump(box) == applied
-    assert (tmp_path / "two" / "change-request.md").read_text(encoding="utf-8").startswith(
-        "# HSA change request — Vårdbolaget Norr AB")
+    request = (tmp_path / "two" / "change-request.md").read_text(encoding="utf-8")
+    assert request.startswith("# Ändringsbegäran till HSA: Vårdbolaget Norr AB"), request[:200]
+    # names from the description and the directory, fields in HSA Admin's words, LDAP for IT
+    assert "### Byt namn på eller flytta vårdenheten: Nord (SE5565594230-U1)" in request, request
+    assert "| Legitimerad yrkesgrupp | Lägg till Barnmorska. |" in request, request
+    assert "Vårdenhet: Nord" in request and "hsaTitle" not in request, request
+    assert "## Slutar\n\n- **Cia Al (SE5565594230-P3)**, Barnavård:" in request, request
+    assert "Åsa Öberg" not in request.split("## Slutar")[1]
     assert run(box, m2, prune=True)["changed"] is False
 
 
@@ -247,7 +253,7 @@ def test_export_writes_nothing_to_the_directory_and_is_idempotent(box, tmp_path)
     first = run(box, small_model(), export_dir=str(tmp_path))
     assert first["changed"] and dump(box) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "change-request.csv", "change-request.md", "plan.ldif"]
+        "change-request.csv", "change-request.html", "change-request.md", "plan.ldif"]
     assert run(box, small_model(), export_dir=str(tmp_path))["changed"] is False
 
 

@@ -70,7 +70,10 @@ def test_export_writes_files_for_the_hsa_agent_and_not_the_directory(box, tmp_pa
     assert r.returncode == 0, r.stdout + r.stderr
     assert entries(box) == 0
     md = (out / "change-request.md").read_text(encoding="utf-8")
-    assert "Create care unit (vårdenhet)" in md and "Sjöviks Vårdcentraler AB" in md
+    assert "### Registrera ny vårdenhet: " in md and "Sjöviks Vårdcentraler AB" in md, md[:2000]
+    assert "Arbetsplatskod" in md and "unitPrescriptionCode" not in md.split("För IT")[0]
+    assert (out / "change-request.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert (out / "change-request.csv").read_bytes().startswith("\ufeff".encode())
     assert (out / "plan.ldif").read_text(encoding="utf-8").count("changetype: add") == 24
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.change_request import (
-    render_change_csv,
-    render_change_request,
+    build_change_request,
+    render_request_csv,
+    render_request_markdown,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
     MANAGED,
@@ -401,15 +402,47 @@ def test_ldif_lines_are_folded_at_76_characters():
     assert max(len(line) for line in ldif.splitlines() if not line.startswith("#")) <= 76
 
 
-def test_change_request_names_kind_in_swedish_and_lists_values():
-    md = render_change_request(plan_for(small_model(), []), "Vårdbolaget Norr AB",
-                               "SE5565594230-PROV")
-    assert "## 2. Create care unit (vårdenhet) SE5565594230-U1" in md
-    assert "| unitPrescriptionCode | 1234567 |" in md
-    rows = list(csv.reader(io.StringIO(render_change_csv(plan_for(small_model(), [])))))
-    assert rows[0][:3] == ["step", "operation", "kind"]
-    assert ["2", "add", "unit", "SE5565594230-U1", "ou=Mottagning Norr,o=Vårdbolaget Norr AB,c=SE",
-            "ou", "", "Mottagning Norr"] in rows
+def _directory_request(m, actual, language="sv"):
+    """The change request of a plan against a directory, as hsa_reconcile's export makes it:
+    names and care units from the desired and the read entries."""
+    desired = desired_entries(m, BASE)
+    plan = make_plan(desired, actual, BASE)
+    with use_language(language):
+        request = build_change_request(
+            plan, meta={"provider_name": m.provider.name, "provider_id": m.provider.hsa_id},
+            entries=(*desired.entries, *actual),
+            described={e.hsa_id for e in desired.entries if e.kind == "person"})
+        return request, render_request_markdown(request), render_request_csv(request)
+
+
+def test_change_request_of_a_directory_plan_speaks_hsa_admin_and_lists_values():
+    request, md, data = _directory_request(small_model(), [])
+    assert md.startswith("# Ändringsbegäran till HSA: Vårdbolaget Norr AB (SE5565594230-PROV)")
+    assert "### Registrera ny vårdenhet: Mottagning Norr (SE5565594230-U1)" in md
+    assert "| Arbetsplatskod | 1234567 |" in md
+    assert "unitPrescriptionCode" not in md.replace("För IT", "").split("<sub>")[0]
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Objekt", "Namn", "HSA-id"]
+    assert ["Vårdenheter", "Mottagning Norr", "SE5565594230-U1", "", "Registrera ny vårdenhet",
+            "Arbetsplatskod", "", "1234567", "", "", "unitPrescriptionCode"] in rows
+    _, md_en, _ = _directory_request(small_model(), [], language="en")
+    assert "### Register a new care unit: Mottagning Norr (SE5565594230-U1)" in md_en
+    assert "| Workplace code | 1234567 |" in md_en
+
+
+def test_change_request_of_a_directory_plan_names_entries_it_only_changes():
+    """A modify names the person and their care unit from the entries (no model)."""
+    m = small_model()
+    actual = []
+    for e in desired_entries(m, BASE).entries:
+        attrs = {"objectClass": e.object_classes, **{k: v for k, v in e.attributes.items() if v}}
+        if e.hsa_id == "SE5565594230-P1":
+            attrs["mail"] = ["gammal@example.se"]
+        actual.append(make_entry(e.dn, attrs))
+    request, md, _ = _directory_request(m, actual)
+    person = request["sections"][0]["items"][0]
+    assert (person["name"], person["unit"]) == ("Åsa Öberg", "Mottagning Norr")
+    assert "Ändra gammal@example.se till" in md and not request["leavers"]
 
 
 @pytest.mark.parametrize("hostile", ["*)(objectClass=*", "a,b=c", "x\\00y", " lead", "#hash"])

@@ -1,4 +1,11 @@
-"""The plan as a change request for the HSA agent (ombud): Markdown and CSV."""
+"""The plan as a change request for the HSA agent (ombud): Markdown, HTML and CSV.
+
+Both modes write it: the ombud mode (hsa_baseline, a plan from a baseline) and the
+directory mode (hsa_reconcile with ``export_dir``, a plan against a directory). Every
+value from the description or the directory is shown through ``visible()``: a line
+break or a bidirectional override in a stored value cannot forge a line or reorder
+letters in what the ombud reads.
+"""
 
 from __future__ import annotations
 
@@ -9,110 +16,8 @@ from ..description.text import (
     visible,
 )
 from ..i18n.core import N_, _, render_template
-from .mapping import parse_generalized_time
+from .mapping import normalize_dn, parent_dn, parse_generalized_time
 from .plan import AttributeChange, Operation, Plan
-
-KIND_NAMES = {  # Swedish HSA names, for people who talk to the HSA agent
-    "provider": "care provider (vårdgivare)",
-    "unit": "care unit (vårdenhet)",
-    "person": "person (person)",
-    "commission": "commission (medarbetaruppdrag)",
-}
-
-
-def _md(value) -> str:
-    text = ", ".join(value) if isinstance(value, (list, tuple)) else str(value or "")
-    return visible(text).replace("|", "\\|") or "–"
-
-
-def render_change_request(
-    plan: Plan, provider_name: str = "", provider_id: str = "", generated: str = ""
-) -> str:
-    """A change request in Markdown for the HSA agent (ombud) who registers the changes."""
-    c = plan.counts
-    provider_name, provider_id = visible(provider_name), visible(provider_id)
-    lines = [
-        f"# HSA change request{(' — ' + provider_name) if provider_name else ''}",
-        "",
-        f"- Care provider (vårdgivare): {provider_name or '–'} ({provider_id or '–'})",
-        f"- Directory base DN: `{plan.base_dn}`",
-    ]
-    if generated:
-        lines.append(f"- Prepared: {generated}")
-    lines += [
-        f"- Changes: {c['add']} new, {c['modify']} changed, {c['modrdn']} renamed or moved, "
-        f"{c['delete']} removed",
-        "",
-        "Please register the changes below in HSA, in this order. The same changes are in "
-        "`plan.ldif` (LDIF) for tools that read it. Values are exactly as they must be "
-        "stored.",
-        "",
-    ]
-    if not plan.operations:
-        lines.append("No changes are needed: HSA already matches the description.")
-    for i, o in enumerate(plan.operations, 1):
-        what = KIND_NAMES.get(o.kind, o.kind)
-        verb = {"add": "Create", "modify": "Change", "modrdn": "Rename/move", "delete": "Remove"}[
-            o.op
-        ]
-        lines += [visible(f"## {i}. {verb} {what} {o.hsa_id or ''}".rstrip()), "",
-                  f"Entry: `{visible(o.dn)}`", ""]
-        if o.op == "add":
-            lines += ["| attribute | value |", "|---|---|"]
-            lines += [f"| {n} | {_md(v)} |" for n, v in o.attributes if n != "objectClass"]
-        elif o.op == "modify":
-            lines += ["| attribute | now | should be |", "|---|---|---|"]
-            lines += [
-                f"| {ch.attribute} | {_md(ch.before)} | {_md(ch.after)} |" for ch in o.changes
-            ]
-        elif o.op == "modrdn":
-            lines.append(f"New name/place: `{visible(o.new_dn)}`")
-        elif o.op == "delete":
-            lines.append("Remove this entry (it is no longer in the description).")
-        lines.append("")
-    if plan.refused:
-        lines += [
-            "## Not in this request: held by another server (referral)",
-            "",
-            "These changes are below a part of the directory that this server refers to "
-            "another server, so they could not be checked here:",
-            "",
-        ]
-        lines += [f"- `{visible(r['dn'])}`: {_md(r['message'])}" for r in plan.refused]
-        lines.append("")
-    return "\n".join(lines) + "\n"
-
-
-def render_change_csv(plan: Plan) -> str:
-    """One row per attribute change: step, operation, kind, HSA-id, DN, attribute, before, after."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["step", "operation", "kind", "hsa_id", "dn", "attribute", "before", "after"])
-    for i, o in enumerate(plan.operations, 1):
-        if o.op == "add":
-            for n, v in o.attributes:
-                if n != "objectClass":
-                    w.writerow([i, o.op, o.kind, o.hsa_id, o.dn, n, "", "|".join(v)])
-        elif o.op == "modify":
-            for ch in o.changes:
-                w.writerow(
-                    [
-                        i,
-                        o.op,
-                        o.kind,
-                        o.hsa_id,
-                        o.dn,
-                        ch.attribute,
-                        "|".join(ch.before),
-                        "|".join(ch.after),
-                    ]
-                )
-        elif o.op == "modrdn":
-            w.writerow([i, o.op, o.kind, o.hsa_id, o.dn, "dn", o.dn, o.new_dn])
-        else:
-            w.writerow([i, o.op, o.kind, o.hsa_id, o.dn, "", "", ""])
-    return buf.getvalue()
-
 
 # --------------------------------------------------------------------------- for the ombud
 # The change request an HSA agent (ombud) can act on as it is: grouped per object (care
@@ -166,8 +71,70 @@ def _names(*models) -> dict[str, dict]:
     return out
 
 
+_NAME_ATTRIBUTES = {"provider": ("o",), "unit": ("ou",), "person": ("fullName", "cn"),
+                    "commission": ("cn",)}
+
+
+def _entry_names(entries, out: dict[str, dict]) -> None:
+    """Add hsa_id -> {name, unit} from directory entries (``mapping.DesiredEntry`` or
+    ``mapping.DirectoryEntry``: the desired entries first, then what the directory
+    holds), for a plan made against a directory, where no model names the entries: the
+    names and the care unit (the nearest unit above the entry) come from the entries."""
+    entries = list(entries)
+    units: dict[str, str] = {}
+
+    def values(e, attribute):
+        if isinstance(getattr(e, "attributes", None), dict):
+            return e.attributes.get(attribute) or ()
+        return e.get(attribute)
+
+    def name(e):
+        for attribute in _NAME_ATTRIBUTES.get(e.kind or "", ()):
+            found = values(e, attribute)
+            if found:
+                return found[0]
+        if e.kind == "person":
+            return " ".join(x for x in (*values(e, "givenName")[:1], *values(e, "sn")[:1]) if x)
+        return ""
+
+    def key(dn: str) -> str | None:
+        try:
+            return normalize_dn(dn)
+        except ValueError:  # a DN that does not parse names no unit
+            return None
+
+    for e in entries:
+        if e.kind == "unit":
+            units.setdefault(key(e.dn), name(e))
+
+    def unit_above(dn: str) -> str | None:
+        while True:
+            try:
+                dn = parent_dn(dn)
+            except ValueError:
+                return None
+            if not dn:
+                return None
+            found = units.get(key(dn))
+            if found:
+                return found
+
+    for e in entries:
+        if not e.hsa_id or e.hsa_id in out or e.kind is None:
+            continue
+        above = unit_above(e.dn) if e.kind != "provider" else None
+        if e.kind == "unit":
+            out[e.hsa_id] = {"name": name(e), "unit": None, "parent": above}
+        else:
+            out[e.hsa_id] = {"name": name(e), "unit": above}
+
+
 def _show(attribute: str, value: str, names: dict) -> str:
-    """A value as the ombud types it in HSA Admin."""
+    """A value as the ombud types it in HSA Admin (made visible)."""
+    return visible(_value(attribute, value, names))
+
+
+def _value(attribute: str, value: str, names: dict) -> str:
     if attribute in ("hsaStartDate", "hsaEndDate"):
         stamp = parse_generalized_time(value)
         return stamp.date().isoformat() if stamp else value
@@ -189,21 +156,31 @@ def _field(kind: str, attribute: str) -> tuple[str, str] | None:
     return None
 
 
-def build_change_request(plan: Plan, current=None, baseline=None, meta: dict | None = None) -> dict:
+def build_change_request(plan: Plan, current=None, baseline=None, meta: dict | None = None,
+                         entries=(), described: set[str] | None = None) -> dict:
     """The change request as data (JSON-able), in the current language.
 
     ``current`` / ``baseline``: the provider models the plan was made from (names of
     people, units and commissions; the baseline names those who left); either may be
-    None (a plan against a directory). ``meta``: requester, contact, date, baseline,
-    version (free text), shown at the top.
+    None (a plan against a directory). ``entries``: for a plan against a directory, the
+    desired entries and those read (names and care units of what the plan touches);
+    ``described``: the HSA-ids of the people the description holds (without ``current``,
+    only the others are leavers; None: everyone removed from a commission is one).
+    ``meta``: requester, contact, date, baseline, version (free text), provider_name
+    and provider_id (when no model names the provider), shown at the top.
     """
     names = _names(current, baseline)
+    _entry_names(entries, names)
+    for known in names.values():
+        for key in ("name", "unit", "parent"):
+            if known.get(key):
+                known[key] = visible(known[key])
     for o in plan.operations:  # names of new entries from what they will hold
         if o.op == "add" and o.hsa_id not in names:
             attrs = dict(o.attributes)
             name = (attrs.get("fullName") or attrs.get("ou") or attrs.get("cn")
                     or attrs.get("o") or ("",))[0]
-            names[o.hsa_id] = {"name": name, "unit": None}
+            names[o.hsa_id] = {"name": visible(name), "unit": None}
     items: dict[tuple[str, str], dict] = {}
     removed_from: dict[str, list[dict]] = {}  # person -> commissions they leave
 
@@ -211,14 +188,15 @@ def build_change_request(plan: Plan, current=None, baseline=None, meta: dict | N
         key = (o.kind, o.hsa_id or o.dn)
         if key not in items:
             known = names.get(o.hsa_id or "", {})
-            items[key] = {"kind": o.kind, "hsa_id": o.hsa_id or "", "name": known.get("name") or "",
+            items[key] = {"kind": o.kind, "hsa_id": visible(o.hsa_id or ""),
+                          "name": known.get("name") or "",
                           "unit": known.get("unit") or "", "parent": known.get("parent") or "",
                           "actions": [], "fields": [], "changes": [], "it": []}
         return items[key]
 
     for o in plan.operations:
         entry = item(o)
-        entry["it"].append(f"{o.op} {o.dn}" + (f" -> {o.new_dn}" if o.new_dn else ""))
+        entry["it"].append(visible(f"{o.op} {o.dn}" + (f" → {o.new_dn}" if o.new_dn else "")))
         if o.op == "add":
             entry["actions"].append("new")
             attrs = dict(o.attributes)
@@ -244,7 +222,7 @@ def build_change_request(plan: Plan, current=None, baseline=None, meta: dict | N
             entry["actions"].append("move")
             entry["changes"].append({
                 "label": _("Name or place in HSA"), "attribute": "dn", "multi": False,
-                "before": o.dn, "after": o.new_dn, "text": ""})
+                "before": visible(o.dn), "after": visible(o.new_dn or ""), "text": ""})
         elif o.op == "delete":
             entry["actions"].append("remove")
     leavers = []
@@ -252,7 +230,11 @@ def build_change_request(plan: Plan, current=None, baseline=None, meta: dict | N
     deleted = {o.hsa_id for o in plan.operations if o.op == "delete" and o.kind == "person"}
     for person, commissions in sorted(removed_from.items()):
         now = current_people.get(person)
-        if current is None or now is None or not now.uses_webcert or person in deleted:
+        if current is None and described is not None:
+            leaving = person not in described or person in deleted
+        else:
+            leaving = current is None or now is None or not now.uses_webcert or person in deleted
+        if leaving:
             known = names.get(person, {})
             leavers.append({"hsa_id": person, "name": known.get("name", ""),
                             "unit": known.get("unit") or "",
@@ -280,11 +262,13 @@ def build_change_request(plan: Plan, current=None, baseline=None, meta: dict | N
     meta = dict(meta or {})
     return {
         "title": _("HSA change request"),
-        "provider": {"name": provider.name if provider else meta.get("provider_name", ""),
-                     "hsa_id": provider.hsa_id if provider else meta.get("provider_id", ""),
+        "provider": {"name": visible(provider.name if provider
+                                     else meta.get("provider_name") or ""),
+                     "hsa_id": visible(provider.hsa_id if provider
+                                       else meta.get("provider_id") or ""),
                      "org_no": provider.org_no if provider else ""},
-        "requester": meta.get("requester") or "",
-        "contact": meta.get("contact") or "",
+        "requester": visible(meta.get("requester") or ""),
+        "contact": visible(meta.get("contact") or ""),
         "date": meta.get("date") or "",
         "baseline": meta.get("baseline") or "",
         "version": meta.get("version") or "",
@@ -292,7 +276,8 @@ def build_change_request(plan: Plan, current=None, baseline=None, meta: dict | N
         "total": sum(counts.values()),
         "sections": sections,
         "leavers": leavers,
-        "refused": list(plan.refused),
+        "refused": [{**r, "dn": visible(r.get("dn") or ""),
+                     "message": visible(r.get("message") or "")} for r in plan.refused],
     }
 
 

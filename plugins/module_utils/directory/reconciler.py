@@ -101,13 +101,15 @@ def reconcile(
                          max_deletes=max_deletes)
         out: dict = {"changed": False, "failed": False}
         unlocated = refuse_referrals(plan, link, read.references, out)
-        out.update(plan_result(plan, output, provider))
+        known = _Known((*desired.entries, *read.entries),
+                       {e.hsa_id for e in desired.entries if e.kind == "person"})
+        out.update(plan_result(plan, output, provider, known))
         if plan.errors:
             out.update(failed=True, errors=plan.errors,
                        msg="the plan is refused; nothing was written:\n" + "\n".join(plan.errors))
             return out
         if export_dir:
-            out.update(export_plan(plan, export_dir, provider, check_mode))
+            out.update(export_plan(plan, export_dir, provider, check_mode, known))
             return _refused(out, plan, "the other changes were exported")
         out["changed"] = plan.changed
         if check_mode or not plan.changed:
@@ -231,8 +233,30 @@ class PlanOutput:
     operations: bool = True
 
 
-def plan_result(plan, output: PlanOutput | None = None, provider: tuple[str, str] = ("", "")) -> dict:
-    """The plan fields of the module's result; the plan files ``output`` asks for."""
+@dataclass
+class _Known:
+    """What the change request names entries from: the desired and the read entries, and
+    the HSA-ids of the people the description holds (the others are leavers)."""
+
+    entries: tuple = ()
+    people: set | None = None
+
+
+def _request(plan, provider: tuple[str, str], known: _Known | None) -> dict:
+    from .change_request import (
+        build_change_request,
+    )
+
+    known = known or _Known()
+    return build_change_request(
+        plan, meta={"provider_name": provider[0], "provider_id": provider[1]},
+        entries=known.entries, described=known.people)
+
+
+def plan_result(plan, output: PlanOutput | None = None, provider: tuple[str, str] = ("", ""),
+                known: _Known | None = None) -> dict:
+    """The plan fields of the module's result; the plan files ``output`` asks for.
+    ``known``: names for the change request (the Markdown plan file)."""
     output = output or PlanOutput()
     out = {"counts": plan.counts, "summary": summary(plan), "unmanaged": plan.unmanaged,
            "warnings": plan.warnings}
@@ -244,12 +268,10 @@ def plan_result(plan, output: PlanOutput | None = None, provider: tuple[str, str
             write_atomic(output.text_file, text)
         if output.markdown_file:
             from .change_request import (
-                build_change_request,
                 render_request_markdown,
             )
 
-            request = build_change_request(plan, meta={"provider_name": provider[0],
-                                                       "provider_id": provider[1]})
+            request = _request(plan, provider, known)
             write_atomic(output.markdown_file, render_request_markdown(request))
     except OSError as exc:
         raise PlanFileError(_(
@@ -282,23 +304,29 @@ def _refused(out: dict, plan, rest: str) -> dict:
 # --------------------------------------------------------------------------- 5. act
 
 
-def export_plan(plan, export_dir: str, provider: tuple[str, str], check_mode: bool) -> dict:
-    """Write the LDIF change file and the change request for the HSA agent."""
+def export_plan(plan, export_dir: str, provider: tuple[str, str], check_mode: bool,
+                known: _Known | None = None) -> dict:
+    """Write the change request for the HSA agent (ombud) in the current language, as
+    hsa_baseline writes it (Markdown, HTML, CSV for Swedish Excel), and the LDIF change
+    file. ``known``: names and care units of the entries, and who is described."""
     from ..reports.files import (
         write_if_changed,
     )
     from .change_request import (
-        render_change_csv,
-        render_change_request,
+        render_request_csv,
+        render_request_html,
+        render_request_markdown,
     )
     from .plan_ldif import (
         render_ldif,
     )
 
+    request = _request(plan, provider, known)
     files = {
+        "change-request.md": render_request_markdown(request),
+        "change-request.html": render_request_html(request),
+        "change-request.csv": render_request_csv(request),
         "plan.ldif": render_ldif(plan),
-        "change-request.md": render_change_request(plan, *provider),
-        "change-request.csv": render_change_csv(plan),
     }
     out = {"export": {name: os.path.join(export_dir, name) for name in files}}
     if check_mode:
