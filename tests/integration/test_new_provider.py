@@ -344,7 +344,7 @@ def test_staff_list_and_ldif_import_from_the_repository(repo):
         "  titles: Yrke\n  unit: Enhet\n  end: Slutdatum\n", encoding="utf-8")
     r = playbook("webcert_siths.onboarding.staff_import", "-e", "staff_file=personal.xlsx",
                  "-e", "staff_mapping=staff-mapping.yml", cwd=repo)
-    assert "row 3, column 'Efternamn': the surname is empty" in r.stdout
+    assert "personal.xlsx, rad 3, kolumn 'Efternamn': efternamn saknas" in r.stdout
     unit = (repo / "provider/units/e001.yml").read_text(encoding="utf-8")
     assert "  - hsa_id: SE5599123451-P002\n    given_name: Olle\n" in unit
     assert "One file per unit: copy this file for the next one." in unit  # comments kept

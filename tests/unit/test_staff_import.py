@@ -18,6 +18,9 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.descripti
     read_staff,
     validate_merged,
 )
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "inventories" / "example" / "provider"
@@ -55,6 +58,13 @@ ROWS = [
     # 8: unusable: bad date and bad prescriber code
     "SE5599123451-P152;Bo;Al;Läkare;12345;;SE5599123451-E100;;31/13/2026;",
 ]
+
+
+@pytest.fixture
+def english():
+    """The messages in English (webcert_language: en); Swedish is the default."""
+    with use_language("en"):
+        yield
 
 
 @pytest.fixture
@@ -108,6 +118,7 @@ def test_csv_merge_adds_updates_and_marks_leavers_without_deleting(provider, tmp
            "origin": after.person("SE5599123451-P102").origin})
 
 
+@pytest.mark.usefixtures("english")
 def test_comments_and_layout_of_the_users_yaml_stay(provider, tmp_path):
     original = (provider / "units" / "norr.yml").read_text(encoding="utf-8")
     result, _ = merge(provider, *write(tmp_path))
@@ -122,6 +133,7 @@ def test_comments_and_layout_of_the_users_yaml_stay(provider, tmp_path):
     assert sorted(changed) == ["      - SE5599123451-P104", "    surname: Öberg"]
 
 
+@pytest.mark.usefixtures("english")
 def test_xlsx_with_numbers_and_dates(provider, tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
@@ -175,13 +187,14 @@ def test_empty_flow_lists_become_block_lists(tmp_path):
 
 @pytest.mark.parametrize(("mapping", "header", "message"), [
     (MAPPING, HEADER.replace("Enhet", "Avdelning"),
-     "staff.csv: row 1 has no column 'Enhet' (mapped to unit)"),
+     "staff.csv: row 1 has no column 'Enhet' (columns.unit in the mapping)"),
     (MAPPING.replace("  unit: Enhet\n", ""), HEADER, "columns.unit is required"),
     (MAPPING.replace("given_name:", "givenname:"), HEADER,
      "columns.givenname is not a field the import knows (did you mean 'given_name'?)"),
     ("columns: [a, b]\n", HEADER, "the mapping needs a 'columns:' section"),
     ("columns:\n  hsa_id: [\n", HEADER, "mapping.yml:3: not valid YAML"),
 ])
+@pytest.mark.usefixtures("english")
 def test_unusable_input_stops_with_file_row_and_field(provider, tmp_path, mapping, header,
                                                        message):
     staff, m = write(tmp_path, mapping=mapping, header=header)
@@ -190,6 +203,7 @@ def test_unusable_input_stops_with_file_row_and_field(provider, tmp_path, mappin
     assert message in str(err.value)
 
 
+@pytest.mark.usefixtures("english")
 def test_duplicate_rows_and_a_person_who_left_before_being_added(provider, tmp_path):
     rows = [ROWS[2], ROWS[2], "SE5599123451-P170;Old;Timer;;;;SE5599123451-E100;;;2020-01-01"]
     result, problems = merge(provider, *write(tmp_path, rows=rows))
@@ -197,3 +211,46 @@ def test_duplicate_rows_and_a_person_who_left_before_being_added(provider, tmp_p
     assert [(p.row, "has left") for p in result.problems if "has left" in p.message] == [
         (4, "has left")]
     assert [a["hsa_id"] for a in result.added] == ["SE5599123451-P150"]
+
+
+def test_swedish_by_default_rows_comments_and_summary_name_file_row_and_column(provider,
+                                                                              tmp_path):
+    result, problems = merge(provider, *write(tmp_path))
+    result.problems[:0] = problems
+    result.problems.sort(key=lambda x: x.row)
+    shown = [str(p) for p in result.problems]
+    assert shown[0] == "staff.csv, rad 6, kolumn 'HSA-id': 'P-99' " + problems[0].message
+    assert ("staff.csv, rad 7, kolumn 'Enhet': 'Okänd mottagning' är ingen vårdenhet i "
+            "beskrivningen (skriv vårdenhetens HSA-id eller dess namn som i beskrivningen)"
+            in shown)
+    assert ("staff.csv, rad 8, kolumn 'Startdatum': '31/13/2026' är inte ett datum (skriv det "
+            "som ÅÅÅÅ-MM-DD)") in shown
+    text = result.files["units/norr.yml"]
+    assert "# tillagd från staff.csv (rad 4); börjar 2026-12-15" in text
+    assert "uses_webcert: false  # slutade 2026-11-30 enligt staff.csv (rad 5)" in text
+    lines = result.messages("staff.csv")
+    assert lines[0] == ("staff.csv: tillagda 1, ändrade 1, slutat 1, överhoppade rader 4, "
+                        "ändrade filer 1.")
+    assert any(ln.startswith("Tillagd: Nils Nyman (SE5599123451-P150), rad 4, på vårdenheten "
+                             "Vårdcentralen Sjövik Norr och som medarbetare i "
+                             "medarbetaruppdraget SE5599123451-M100") for ln in lines)
+    assert "Ändrad: SE5599123451-P101, rad 3: efternamn." in lines
+    assert "4 rader kunde inte användas och hoppades över:" in lines
+    assert lines[-1].startswith("Ändrade filer: units/norr.yml. Granska ändringen med git diff")
+
+
+def test_english_on_request(provider, tmp_path):
+    with use_language("en"):
+        result, problems = merge(provider, *write(tmp_path))
+        lines = result.messages("staff.csv", written=False)
+        with pytest.raises(StaffError, match=r"mapping.yml: columns.unit is required: the "
+                                             r"column with the care unit"):
+            read_mapping(write(tmp_path, mapping=MAPPING.replace("  unit: Enhet\n", ""))[1])
+        assert str(problems[0]).startswith("staff.csv, row 6, column 'HSA-id': 'P-99' ")
+    assert "# added from staff.csv (row 4); starts 2026-12-15" in result.files["units/norr.yml"]
+    assert lines[0] == ("staff.csv: added 1, updated 1, leavers 1, rows skipped 1, "
+                        "files changed 1.")
+    assert "Updated: SE5599123451-P101, row 3: surname." in lines
+    assert lines[-1] == "Files that would change (check mode, nothing written): units/norr.yml."
+    with pytest.raises(StaffError, match="kolumnmappningen behöver en del 'columns:'"):
+        read_mapping(write(tmp_path, mapping="columns: [a]\n")[1])

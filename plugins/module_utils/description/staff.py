@@ -18,6 +18,10 @@ Every row that cannot be used is reported with its row number, column and value,
 skipped. The files are edited with ruamel.yaml's round-trip mode, so the comments and the
 layout of the user's YAML stay as they were; only the lines that change, change. The
 result is validated before anything is written.
+
+Every message (the problems, the comments written into the YAML, ``messages()``) is in
+the current language (``i18n.core.use_language``: Swedish unless English is asked for);
+the column headers are quoted as the user's list has them.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import io
 import os
 from dataclasses import dataclass, field
 
+from ..i18n.core import N_, _, ngettext
 from . import rules
 
 FIELDS = ("hsa_id", "given_name", "surname", "titles", "prescriber_code",
@@ -35,6 +40,22 @@ FIELDS = ("hsa_id", "given_name", "surname", "titles", "prescriber_code",
           "start", "end")
 REQUIRED = ("hsa_id", "given_name", "surname", "unit")
 CARE = "vård och behandling"
+# A required column that is empty on a row (whole sentences, one per field).
+EMPTY = {"hsa_id": N_("the HSA-id is empty"), "given_name": N_("the given name is empty"),
+         "surname": N_("the surname is empty"), "unit": N_("the care unit is empty")}
+# A required field that the mapping does not name.
+MISSING = {
+    "hsa_id": N_("%(file)s: columns.hsa_id is required: the column with each person's HSA-id"),
+    "given_name": N_("%(file)s: columns.given_name is required: the column with the given name"),
+    "surname": N_("%(file)s: columns.surname is required: the column with the surname"),
+    "unit": N_("%(file)s: columns.unit is required: the column with the care unit "
+               "(its HSA-id or its name)"),
+}
+# The description's fields, as the reader knows them (the list of changed fields).
+LABELS = {"given_name": N_("given name"), "surname": N_("surname"),
+          "titles": N_("licensed profession"), "prescriber_code": N_("prescriber code"),
+          "group_prescriber_codes": N_("group prescriber code"), "positions": N_("position"),
+          "unit": N_("care unit"), "mail": N_("e-mail address")}
 
 
 class StaffError(ValueError):
@@ -52,12 +73,18 @@ class Mapping:
 @dataclass
 class RowProblem:
     row: int
-    column: str
+    column: str  # the column header as the user's list has it ("" when not one column)
     value: str
-    message: str
+    message: str  # in the language current when the problem was found
+    file: str = ""  # the staff list's file name
 
     def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column!r}" if self.column else "")
+        if self.column:
+            where = _("row %(row)s, column %(column)s", row=self.row, column=repr(self.column))
+        else:
+            where = _("row %(row)s", row=self.row)
+        if self.file:
+            where = f"{self.file}, {where}"
         shown = f" {self.value!r}" if self.value else ""
         return f"{where}:{shown} {self.message}"
 
@@ -66,6 +93,8 @@ class RowProblem:
 class StaffRow:
     row: int
     values: dict  # field -> cleaned value (str, list[str] or date)
+    columns: dict = field(default_factory=dict)  # field -> column header (the mapping)
+    file: str = ""  # the staff list's file name
 
 
 @dataclass
@@ -84,6 +113,58 @@ class MergeResult:
                 "not_in_list": len(self.not_in_list), "rows_skipped": len(self.problems),
                 "files_changed": len(self.files)}
 
+    def messages(self, source: str, written: bool = True) -> list[str]:
+        """What the merge did, line by line, for the person who runs it (current language).
+        ``written``: the files were written (False in check mode)."""
+        s = self.summary()
+        out = [_("%(source)s: added %(added)s, updated %(updated)s, leavers %(leavers)s, "
+                 "rows skipped %(skipped)s, files changed %(files)s.", source=source,
+                 added=s["added"], updated=s["updated"], leavers=s["leavers"],
+                 skipped=s["rows_skipped"], files=s["files_changed"])]
+        for a in self.added:
+            if a["commission"]:
+                out.append(_("Added: %(name)s (%(hsa_id)s), row %(row)s, to care unit "
+                             "%(unit_name)s and as a member (medarbetare) of commission %(commission)s.",
+                             **a))
+            else:
+                out.append(_("Added: %(name)s (%(hsa_id)s), row %(row)s, to care unit "
+                             "%(unit_name)s; the unit has no commission for \"Vård och "
+                             "behandling\": add one.",
+                             **a))
+        for u in self.updated:
+            out.append(_("Updated: %(hsa_id)s, row %(row)s: %(fields)s.", row=u["row"],
+                         hsa_id=u["hsa_id"],
+                         fields=", ".join(_(LABELS[f]) if f in LABELS else f
+                                          for f in u["fields"])))
+        for x in self.leavers:
+            out.append(_("Left on %(end)s: %(name)s (%(hsa_id)s), row %(row)s: removed as a member of "
+                         "every commission, will not use Webcert (for IT: uses_webcert: "
+                         "false). The person stays in the description.", **x))
+        for x in self.leaving:
+            out.append(_("Leaves on %(end)s: %(name)s (%(hsa_id)s), row %(row)s (nothing "
+                         "changed yet).",
+                         **x))
+        for x in self.not_in_list:
+            out.append(_("In the description but not in %(source)s (not changed): %(name)s "
+                         "(%(hsa_id)s), care unit %(unit_name)s.", source=source, **x))
+        if self.problems:
+            out.append(ngettext("%(num)s row could not be used and was skipped:",
+                                "%(num)s rows could not be used and were skipped:",
+                                len(self.problems)))
+            out.extend(f"  {p}" for p in self.problems)
+        if self.files:
+            files = ", ".join(sorted(self.files))
+            if written:
+                out.append(_("Files changed: %(files)s. Review the change with git diff, then "
+                             "commit it in a merge request.", files=files))
+            else:
+                out.append(_("Files that would change (check mode, nothing written): "
+                             "%(files)s.", files=files))
+        else:
+            out.append(_("The description already matches %(source)s: no file changed.",
+                         source=source))
+        return out
+
 
 # --------------------------------------------------------------------------- reading
 
@@ -95,32 +176,38 @@ def read_mapping(path: str) -> Mapping:
         with open(path, encoding="utf-8-sig") as fh:
             data = yaml.safe_load(fh)
     except OSError as exc:
-        raise StaffError(f"{path}: cannot read the mapping ({exc.strerror})") from exc
+        raise StaffError(_("%(file)s: cannot read the mapping (%(error)s)", file=path,
+                           error=exc.strerror)) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise StaffError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        where = f"{path}:{mark.line + 1}" if mark else path
+        raise StaffError(_("%(file)s: not valid YAML (%(error)s)", file=where,
+                           error=getattr(exc, "problem", exc))) from exc
     if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
-        raise StaffError(f"{path}: the mapping needs a 'columns:' section (field: column "
-                         "header), e.g. columns: {hsa_id: HSA-id, given_name: Förnamn}")
+        raise StaffError(_("%(file)s: the mapping needs a 'columns:' section (field: column "
+                           "header), e.g. columns: {hsa_id: HSA-id, given_name: Förnamn}",
+                           file=path))
     unknown = sorted(set(data) - {"columns", "sheet", "delimiter", "list_separator"})
     if unknown:
-        raise StaffError(f"{path}: unknown key {unknown[0]!r} (known: columns, sheet, "
-                         "delimiter, list_separator)")
+        raise StaffError(_("%(file)s: unknown key %(key)s (known: columns, sheet, delimiter, "
+                           "list_separator)", file=path, key=repr(unknown[0])))
     columns = {}
     for key, header in data["columns"].items():
         if key not in FIELDS:
             hint = rules.did_you_mean(str(key), FIELDS)
-            raise StaffError(f"{path}: columns.{key} is not a field the import knows"
-                             + (f" (did you mean {hint!r}?)" if hint else "")
-                             + f"; known: {', '.join(FIELDS)}")
+            if hint:
+                raise StaffError(_("%(file)s: columns.%(key)s is not a field the import knows "
+                                   "(did you mean %(hint)s?); known: %(known)s", file=path,
+                                   key=key, hint=repr(hint), known=", ".join(FIELDS)))
+            raise StaffError(_("%(file)s: columns.%(key)s is not a field the import knows; "
+                               "known: %(known)s", file=path, key=key, known=", ".join(FIELDS)))
         if not isinstance(header, str) or not header.strip():
-            raise StaffError(f"{path}: columns.{key} must name a column header (text)")
+            raise StaffError(_("%(file)s: columns.%(key)s must name a column header (text)",
+                               file=path, key=key))
         columns[key] = header.strip()
     missing = [f for f in REQUIRED if f not in columns]
     if missing:
-        raise StaffError(f"{path}: columns.{missing[0]} is required (the column with the "
-                         f"{missing[0].replace('_', ' ')})")
+        raise StaffError(_(MISSING[missing[0]], file=path))
     return Mapping(columns, data.get("sheet"), data.get("delimiter"),
                    str(data.get("list_separator") or ","))
 
@@ -144,16 +231,18 @@ def _read_table(path: str, mapping: Mapping) -> tuple[list[str], list[tuple[int,
         try:
             import openpyxl
         except ImportError as exc:  # pragma: no cover - requirements.txt has it
-            raise StaffError("openpyxl is needed to read .xlsx files") from exc
+            raise StaffError(_("openpyxl is needed to read .xlsx files")) from exc
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (OSError, ValueError, KeyError) as exc:
-            raise StaffError(f"{path}: cannot read the Excel file ({exc})") from exc
+            raise StaffError(_("%(file)s: cannot read the Excel file (%(error)s)", file=path,
+                               error=exc)) from exc
         try:
             if mapping.sheet:
                 if mapping.sheet not in book.sheetnames:
-                    raise StaffError(f"{path}: no sheet {mapping.sheet!r} (sheets: "
-                                     f"{', '.join(book.sheetnames)})")
+                    raise StaffError(_("%(file)s: no sheet %(sheet)s (sheets: %(sheets)s)",
+                                       file=path, sheet=repr(mapping.sheet),
+                                       sheets=", ".join(book.sheetnames)))
                 sheet = book[mapping.sheet]
             else:
                 sheet = book.worksheets[0]
@@ -165,7 +254,8 @@ def _read_table(path: str, mapping: Mapping) -> tuple[list[str], list[tuple[int,
             with open(path, "rb") as fh:
                 raw = fh.read()
         except OSError as exc:
-            raise StaffError(f"{path}: cannot read the staff list ({exc.strerror})") from exc
+            raise StaffError(_("%(file)s: cannot read the staff list (%(error)s)", file=path,
+                               error=exc.strerror)) from exc
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -178,7 +268,7 @@ def _read_table(path: str, mapping: Mapping) -> tuple[list[str], list[tuple[int,
     while rows and not any(_cell(c) for c in rows[0]):
         rows.pop(0)
     if not rows:
-        raise StaffError(f"{path}: the staff list is empty (no header row)")
+        raise StaffError(_("%(file)s: the staff list is empty (no header row)", file=path))
     header = [str(_cell(c)) for c in rows[0]]
     return header, [(n, r) for n, r in enumerate(rows[1:], 2) if any(_cell(c) for c in r)]
 
@@ -197,12 +287,15 @@ def _date(text) -> dt.date | None:
 def read_staff(path: str, mapping: Mapping, strict_ids: bool = True
                ) -> tuple[list[StaffRow], list[RowProblem]]:
     header, table = _read_table(path, mapping)
+    name = os.path.basename(path)
     index = {h.strip().lower(): i for i, h in enumerate(header)}
     where = {}
     for fld, column in mapping.columns.items():
         if column.lower() not in index:
-            raise StaffError(f"{path}: row 1 has no column {column!r} (mapped to {fld}); "
-                             f"the columns are: {', '.join(h for h in header if h)}")
+            raise StaffError(_("%(file)s: row 1 has no column %(column)s (columns.%(field)s in "
+                               "the mapping); the columns are: %(columns)s", file=path,
+                               column=repr(column), field=fld,
+                               columns=", ".join(h for h in header if h)))
         where[fld] = index[column.lower()]
     rows, problems = [], []
     seen: dict[str, int] = {}
@@ -213,15 +306,14 @@ def read_staff(path: str, mapping: Mapping, strict_ids: bool = True
             column = mapping.columns[fld]
             if raw == "":
                 if fld in REQUIRED:
-                    bad.append(RowProblem(number, column, "", f"the {fld.replace('_', ' ')} "
-                                          "is empty"))
+                    bad.append(RowProblem(number, column, "", _(EMPTY[fld]), name))
                 continue
             problem = None
             if fld in ("start", "end"):
                 try:
                     values[fld] = _date(raw)
                 except ValueError:
-                    problem = "is not a date (write YYYY-MM-DD)"
+                    problem = _("is not a date (write it as YYYY-MM-DD)")
             elif fld in ("titles", "group_prescriber_codes"):
                 values[fld] = [v.strip() for v in str(raw).split(mapping.list_separator)
                                if v.strip()]
@@ -243,15 +335,16 @@ def read_staff(path: str, mapping: Mapping, strict_ids: bool = True
                 problem = found[0] if found else None
                 values[fld] = text
             if problem:
-                bad.append(RowProblem(number, column, str(raw), problem))
+                bad.append(RowProblem(number, column, str(raw), problem, name))
         if not bad and values["hsa_id"] in seen:
             bad.append(RowProblem(number, mapping.columns["hsa_id"], values["hsa_id"],
-                                  f"is also on row {seen[values['hsa_id']]}; the row is skipped"))
+                                  _("is also on row %(other)s; the row is skipped",
+                                    other=seen[values["hsa_id"]]), name))
         if bad:
             problems.extend(bad)
             continue
         seen[values["hsa_id"]] = number
-        rows.append(StaffRow(number, values))
+        rows.append(StaffRow(number, values, dict(mapping.columns), name))
     return rows, problems
 
 
@@ -329,14 +422,15 @@ def _current(person) -> dict:
 
 
 def merge_staff(provider_path: str, rows: list[StaffRow], today: dt.date | None = None,
-                strict_ids: bool = True, source: str = "the staff list") -> MergeResult:
+                strict_ids: bool = True, source: str | None = None) -> MergeResult:
     from .model import load_provider
 
     today = today or dt.date.today()
+    source = source or _("the staff list")
     loaded = load_provider(provider_path, strict_ids=strict_ids)
     if loaded.model is None:
-        raise StaffError("the provider description has errors; fix them first:\n"
-                         + "\n".join(str(f) for f in loaded.errors))
+        raise StaffError(_("the provider description has errors; fix them first:")
+                         + "\n" + "\n".join(str(f) for f in loaded.errors))
     model = loaded.model
     result = MergeResult()
     base = provider_path if os.path.isdir(provider_path) else os.path.dirname(provider_path)
@@ -361,6 +455,7 @@ def merge_staff(provider_path: str, rows: list[StaffRow], today: dt.date | None 
         units[u.hsa_id.lower()] = u.hsa_id
         units.setdefault(u.name.strip().lower(), u.hsa_id)
     unit_file = {u.hsa_id: rel_path(u.origin.file) for u in model.units}
+    unit_name = {u.hsa_id: u.name for u in model.units}
     care = {}
     for c in model.commissions:
         if c.purpose.strip().lower() == CARE:
@@ -396,8 +491,9 @@ def merge_staff(provider_path: str, rows: list[StaffRow], today: dt.date | None 
         unit_key = str(v["unit"]).strip().lower()
         if unit_key not in units:
             result.problems.append(RowProblem(
-                r.row, "", v["unit"], "is not a care unit of the description (give its "
-                "HSA-id or its name as in the description)"))
+                r.row, r.columns.get("unit", ""), v["unit"],
+                _("is not a care unit of the description (write the care unit's HSA-id or "
+                  "its name as the description has it)"), r.file))
             continue
         v["unit"] = unit_key
         hsa_id = v["hsa_id"]
@@ -409,8 +505,9 @@ def merge_staff(provider_path: str, rows: list[StaffRow], today: dt.date | None 
         if person is None:
             if left:
                 result.problems.append(RowProblem(
-                    r.row, "", hsa_id, f"has left ({end.isoformat()}) and is not in the "
-                    "description; nothing to do"))
+                    r.row, r.columns.get("end", ""), end.isoformat(),
+                    _("%(hsa_id)s has left and is not in the description; nothing to do",
+                      hsa_id=hsa_id), r.file))
                 continue
             target = unit_file[wanted["unit"]]
             data = doc(target)
@@ -425,9 +522,11 @@ def merge_staff(provider_path: str, rows: list[StaffRow], today: dt.date | None 
             for key, value in wanted.items():
                 item[key] = _value(key, value)
             people.append(item)
-            note = f"added from {source} (row {r.row})"
             if v.get("start") and v["start"] > today:
-                note += f"; starts {v['start'].isoformat()}"
+                note = _("added from %(source)s (row %(row)s); starts %(start)s", source=source,
+                         row=r.row, start=v["start"].isoformat())
+            else:
+                note = _("added from %(source)s (row %(row)s)", source=source, row=r.row)
             people.yaml_set_comment_before_after_key(len(people) - 1, before=note,
                                                      indent=2)
             commission = care.get(wanted["unit"])
@@ -435,7 +534,8 @@ def merge_staff(provider_path: str, rows: list[StaffRow], today: dt.date | None 
                 set_members(commission, add=hsa_id)
             result.added.append({"row": r.row, "hsa_id": hsa_id,
                                  "name": f"{v['given_name']} {v['surname']}",
-                                 "unit": wanted["unit"], "file": target,
+                                 "unit": wanted["unit"], "unit_name": unit_name[wanted["unit"]],
+                                 "file": target,
                                  "commission": commission.hsa_id if commission else None})
             continue
         rel = rel_path(person.origin.file)
@@ -447,8 +547,10 @@ def merge_staff(provider_path: str, rows: list[StaffRow], today: dt.date | None 
                 item["uses_webcert"] = False
                 for c in model.commissions_of(hsa_id):
                     set_members(c, remove=hsa_id)
-                _note(item, f"left {end.isoformat()} according to {source} (row {r.row})")
-                result.leavers.append({"row": r.row, "hsa_id": hsa_id, "end": end.isoformat(),
+                _note(item, _("left %(end)s according to %(source)s (row %(row)s)",
+                              end=end.isoformat(), source=source, row=r.row))
+                result.leavers.append({"row": r.row, "hsa_id": hsa_id, "name": person.full_name,
+                                       "end": end.isoformat(),
                                        "commissions": [c.hsa_id for c in
                                                        model.commissions_of(hsa_id)]})
             continue
@@ -463,13 +565,14 @@ def merge_staff(provider_path: str, rows: list[StaffRow], today: dt.date | None 
         if changed:
             result.updated.append({"row": r.row, "hsa_id": hsa_id, "fields": changed})
         if end is not None:
-            result.leaving.append({"row": r.row, "hsa_id": hsa_id, "end": end.isoformat()})
+            result.leaving.append({"row": r.row, "hsa_id": hsa_id, "name": person.full_name,
+                                   "end": end.isoformat()})
     covered = {units[str(r.values["unit"]).strip().lower()] for r in rows
                if str(r.values["unit"]).strip().lower() in units}
     for p in model.people:
         if p.unit in covered and p.uses_webcert and p.hsa_id.lower() not in listed:
             result.not_in_list.append({"hsa_id": p.hsa_id, "name": p.full_name,
-                                       "unit": p.unit})
+                                       "unit": p.unit, "unit_name": unit_name.get(p.unit, p.unit)})
     for rel, data in docs.items():
         text = _dump(y, data)
         if text != originals[rel]:
