@@ -24,15 +24,20 @@ description:
   - The files are written all at once (a temporary folder, then moved in). The written
     description is validated and the findings returned; they are what HSA holds today, to be
     fixed in the YAML.
+  - The comments written into the files, the messages and RV(messages) are in O(language)
+    (Swedish by default); attribute names and values stay as HSA has them.
 version_added: "1.0.0"
 author:
   - Webcert onboarding toolkit contributors (!UNKNOWN)
 extends_documentation_fragment:
   - webcert_siths.onboarding.hsa_ldap
+  - webcert_siths.onboarding.language
   - ansible.builtin.action_common_attributes
 options:
   dest:
-    description: The folder to write the description into (created; no YAML files in it yet).
+    description:
+      - The folder to write the description into (created; no YAML files in it yet).
+      - Empty stops the module with a message that says how to give it.
     type: path
     required: true
   ldif:
@@ -76,10 +81,22 @@ files:
   type: list
   elements: str
 summary:
-  description: Units, people and commissions imported.
+  description: One line in O(language) saying what was written (or would be, in check mode).
+  returned: always
+  type: str
+  sample: "Skrev 5 filer till /srv/hsa/provider: vårdenheter 4, personer 15, medarbetaruppdrag 4."
+counts:
+  description: Units, people and commissions imported (empty in check mode).
   returned: always
   type: dict
   sample: {"units": 4, "people": 15, "commissions": 4}
+messages:
+  description:
+    - What to show, one line each, in O(language) (the summary, the next step, the validation
+      findings of what HSA holds today).
+  returned: always
+  type: list
+  elements: str
 findings:
   description: Validation findings of the written description (what HSA holds today).
   returned: always
@@ -107,6 +124,12 @@ try:
         render_description,
         write_description,
     )
+    from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+        LANGUAGE_OPTION,
+        _,
+        ngettext,
+        use_language,
+    )
 
     IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - shown to the user
@@ -131,26 +154,37 @@ def read_directory(module) -> tuple[list, str]:
             conn.unbind()
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **LDAP_ARGUMENT_SPEC,
-            "dest": {"type": "path", "required": True},
-            "ldif": {"type": "path"},
-            "strict_ids": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
+def summary_line(count: int, dest: str, counts: dict, written: bool) -> str:
+    if not written:
+        return ngettext("Would write %(num)s file to %(dest)s (check mode, nothing written).",
+                        "Would write %(num)s files to %(dest)s (check mode, nothing written).",
+                        count, dest=dest)
+    if not counts:
+        return ngettext("Wrote %(num)s file to %(dest)s.", "Wrote %(num)s files to %(dest)s.",
+                        count, dest=dest)
+    return ngettext(
+        "Wrote %(num)s file to %(dest)s: care units %(units)s, people %(people)s, "
+        "commissions %(commissions)s.",
+        "Wrote %(num)s files to %(dest)s: care units %(units)s, people %(people)s, "
+        "commissions %(commissions)s.", count, dest=dest, **counts)
+
+
+def run(module: AnsibleModule) -> dict:
     p = module.params
-    if IMPORT_ERROR is not None:
-        module.fail_json(msg=f"the toolkit's module_utils could not be imported: {IMPORT_ERROR}")
+    if not (p["dest"] or "").strip():
+        module.fail_json(msg=_(
+            "Give the folder to write the description into, for example "
+            "-e hsa_import_dest=provider (it must not hold YAML files yet). For IT: "
+            "hsa_import_dest is not set."))
     try:
         if p["ldif"]:
             try:
                 with open(p["ldif"], "rb") as fh:
                     data = fh.read()
             except OSError as exc:
-                module.fail_json(msg=f"{p['ldif']}: cannot read the LDIF file ({exc.strerror})")
+                module.fail_json(msg=_("%(file)s: cannot read the LDIF file (%(error)s); "
+                                       "nothing was written", file=p["ldif"],
+                                       error=exc.strerror))
             source = os.path.basename(p["ldif"])
             entries = entries_from_ldif(data, source)
         else:
@@ -161,8 +195,8 @@ def main() -> None:
         if not module.check_mode:
             paths = write_description(files, dest)
     except (DescriptionImportError, LdapConfigError, LdapConnectError) as exc:
-        module.fail_json(msg=f"{exc}; nothing was written")
-    findings, summary = [], {}
+        module.fail_json(msg=_("%(error)s; nothing was written", error=exc))
+    findings, counts = [], {}
     if not module.check_mode:
         from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.model import (
             load_provider,
@@ -172,9 +206,38 @@ def main() -> None:
         findings = [str(f) for f in loaded.findings]
         if loaded.model is not None:
             m = loaded.model
-            summary = {"units": len(m.units), "people": len(m.people),
-                       "commissions": len(m.commissions)}
-    module.exit_json(changed=True, files=paths, summary=summary, findings=findings)
+            counts = {"units": len(m.units), "people": len(m.people),
+                      "commissions": len(m.commissions)}
+    summary = summary_line(len(paths), dest, counts, not module.check_mode)
+    messages = [summary]
+    if not module.check_mode:
+        messages.append(_("Next: review the files, commit them, and plan them against the same "
+                          "directory (hsa.yml --check): it must report no changes."))
+    if findings:
+        messages.append(ngettext(
+            "The validation objects to %(num)s thing that HSA holds today; fix it in the YAML:",
+            "The validation objects to %(num)s things that HSA holds today; fix them in the "
+            "YAML:", len(findings)))
+        messages.extend(f"  {f}" for f in findings)
+    return {"changed": True, "files": paths, "summary": summary, "counts": counts,
+            "messages": messages, "findings": findings}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            **LDAP_ARGUMENT_SPEC,
+            "dest": {"type": "path", "required": True},
+            "ldif": {"type": "path"},
+            "strict_ids": {"type": "bool", "default": True},
+            "language": dict(LANGUAGE_OPTION) if IMPORT_ERROR is None else {"type": "str"},
+        },
+        supports_check_mode=True,
+    )
+    if IMPORT_ERROR is not None:
+        module.fail_json(msg=f"the toolkit's module_utils could not be imported: {IMPORT_ERROR}")
+    with use_language(module.params["language"]):
+        module.exit_json(**run(module))
 
 
 if __name__ == "__main__":

@@ -72,14 +72,17 @@ def test_import_refuses_a_folder_with_a_description_and_writes_nothing(box, tmp_
     assert r.returncode == 0
     r = playbook(box, "hsa_import.yml", "-e", f"hsa_import_dest={dest}")
     assert r.returncode != 0
-    assert "already holds YAML files" in r.stdout and "nothing was written" in r.stdout
+    assert "innehåller redan YAML-filer" in r.stdout and "ingenting har skrivits" in r.stdout
     assert [p.name for p in dest.iterdir()] == ["provider.yml"]
     assert (dest / "provider.yml").read_text(encoding="utf-8") == "# mine\n"
 
 
 def test_import_without_destination_names_the_variable(box):
     r = playbook(box, "hsa_import.yml")
-    assert r.returncode != 0 and "hsa_import_dest is not set" in r.stdout
+    assert r.returncode != 0 and "Ange mappen som beskrivningen ska skrivas till" in r.stdout
+    assert "För IT: hsa_import_dest är inte satt." in r.stdout
+    r = playbook(box, "hsa_import.yml", "-e", "webcert_language=en")
+    assert r.returncode != 0 and "For IT: hsa_import_dest is not set." in r.stdout
 
 
 def test_baseline_with_a_directory_connection_also_says_whether_hsa_matches(box, tmp_path):

@@ -28,6 +28,9 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.plan_ldif import (
     render_entries_ldif,
 )
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "c=SE"
@@ -116,7 +119,8 @@ hsaCommissionPurpose: Administration
 
 def test_unmanaged_values_become_comments_and_codes_keep_their_zeros(tmp_path):
     entries = entries_from_ldif(LDIF)
-    files = render_description(entries, "export.ldif")
+    with use_language("en"):
+        files = render_description(entries, "export.ldif")
     assert "# telephoneNumber: 08-123 45 67" in files["provider.yml"]
     unit = next(t for n, t in files.items() if "SE5599123451-E1" in t and n.startswith("units/"))
     assert "# title: Verksamhetschef" in unit
@@ -150,6 +154,13 @@ def test_scalars_read_back_as_the_same_string(value):
     assert yaml.safe_load(f"k: [{_scalar(value)}]") == {"k": [value]}
 
 
+@pytest.fixture
+def english():
+    with use_language("en"):
+        yield
+
+
+@pytest.mark.usefixtures("english")
 def test_refusals_write_nothing(tmp_path):
     with pytest.raises(DescriptionImportError, match="no care provider"):
         render_description(entries_from_ldif("dn: ou=x,c=SE\nou: x\nobjectClass: top\n"))
@@ -163,3 +174,24 @@ def test_refusals_write_nothing(tmp_path):
     with pytest.raises(DescriptionImportError, match="already holds YAML files"):
         write_description(files, str(tmp_path / "full"))
     assert sorted(p.name for p in (tmp_path / "full").iterdir()) == ["provider.yml"]
+
+
+def test_comments_and_refusals_in_swedish_by_default(tmp_path):
+    files = render_description(entries_from_ldif(LDIF), "export.ldif")
+    assert files["provider.yml"].startswith(
+        "# Importerad från export.ldif. Granska den och spara den sedan i git")
+    assert "  # Finns inte i HSA: hur långt anslutningen till Webcert har kommit" in files[
+        "provider.yml"]
+    unit = next(t for n, t in files.items() if "SE5599123451-E1" in t and n.startswith("units/"))
+    assert unit.startswith("# Yes (SE5599123451-E1): vårdenheten, dess medarbetaruppdrag och "
+                           "dess personer.\n")
+    assert "# cn: Dr Åsa Öberg (beskrivningen skriver cn = hela namnet)" in unit
+    assert "# hsaStartDate: 20260101083000Z (beskrivningen behåller bara datumet)" in unit
+    assert yaml.safe_load(unit)["people"][0]["given_name"] == "Åsa"
+    with pytest.raises(DescriptionImportError, match=r"export\.ldif: ingen vårdgivare hittades"):
+        render_description(entries_from_ldif("dn: ou=x,c=SE\nou: x\nobjectClass: top\n"),
+                           "export.ldif")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "provider.yml").write_text("provider: {}\n", encoding="utf-8")
+    with pytest.raises(DescriptionImportError, match="innehåller redan YAML-filer"):
+        write_description(files, str(tmp_path / "full"))

@@ -12,6 +12,9 @@ the model does not hold (other attributes on the entry, a ``cn`` that differs fr
 full name, a time of day on a commission date) are written as comments above the
 object, and entries that cannot be described (a commission directly under the care
 provider) are written as commented-out YAML with the reason.
+
+The comments and the messages are in the current language (``i18n.core.use_language``:
+Swedish unless English is asked for); attribute names and values stay as HSA has them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import shutil
 import tempfile
 import unicodedata
 
+from ..i18n.core import _
 from .mapping import (
     MANAGED,
     DirectoryEntry,
@@ -54,15 +58,16 @@ def entries_from_ldif(text: str | bytes, source: str = "LDIF") -> list[Directory
     try:
         parser.parse()
     except ValueError as exc:
-        raise DescriptionImportError(f"{source}: not a valid LDIF file ({exc})") from exc
+        raise DescriptionImportError(_("%(source)s: not a valid LDIF file (%(error)s)",
+                                       source=source, error=exc)) from exc
     out = []
     for dn, attrs in parser.all_records:
         if not dn:
             continue
         if "changetype" in {k.lower() for k in attrs}:
-            raise DescriptionImportError(
-                f"{source}: {dn} is a change record (changetype); an export of "
-                "the entries (content LDIF, e.g. ldapsearch -LLL) is needed")
+            raise DescriptionImportError(_(
+                "%(source)s: %(dn)s is a change record (changetype); ask for an export of the "
+                "entries instead (content LDIF, e.g. ldapsearch -LLL)", source=source, dn=dn))
         out.append(make_entry(dn, {k: v for k, v in attrs.items()
                                    if not k.lower().startswith("usercertificate")}))
     return out
@@ -182,11 +187,13 @@ def _person_notes(entry: DirectoryEntry, p) -> list[str]:
     notes = _unmanaged(entry, "person")
     cn = entry.get("cn")
     if cn and p.full_name and any(v != p.full_name for v in cn):
-        notes.append(f"cn: {', '.join(cn)} (the description writes cn = the full name)")
+        notes.append(_("cn: %(value)s (the description writes cn = the full name)",
+                       value=", ".join(cn)))
     codes, names = entry.get("paTitleCode"), entry.get("paTitleName")
     if codes and names and len(codes) != len(names):
-        notes.append("paTitleCode and paTitleName have different numbers of values; "
-                     "they are paired in the order the directory sent them")
+        notes.append(_("the position codes and the position names differ in number; they "
+                       "are paired in the order the directory sent them (for IT: paTitleCode, "
+                       "paTitleName)"))
     return notes
 
 
@@ -197,7 +204,8 @@ def _commission_notes(entry: DirectoryEntry) -> list[str]:
             stamp = parse_generalized_time(v)
             if stamp is None or format_generalized_time(stamp.date()) != format_generalized_time(
                     stamp):
-                notes.append(f"{attr}: {v} (the description keeps the date only)")
+                notes.append(_("%(attribute)s: %(value)s (the description keeps the date only)",
+                               attribute=attr, value=v))
     return notes
 
 
@@ -206,31 +214,36 @@ def render_description(entries, source: str = "HSA") -> dict[str, str]:
     entries = list(entries)
     model = entries_to_model(entries)
     if model is None:
-        raise DescriptionImportError(
-            f"{source}: no care provider (an entry with objectClass "
-            "hsaHealthCareProvider) was found")
+        raise DescriptionImportError(_(
+            "%(source)s: no care provider (vårdgivare) was found; for IT: no entry with "
+            "objectClass hsaHealthCareProvider", source=source))
     by_id = {e.hsa_id: e for e in entries if e.hsa_id}
     prov = model.provider
-    header = (f"# Imported from {source}. Check it, then keep it in git: from now on this\n"
-              "# description is what HSA must hold (docs/provider-yaml.md).\n")
+    header = _comment_lines(_(
+        "Imported from %(source)s. Check it, then keep it in git: from now on this\n"
+        "description is what HSA must hold (docs/provider-yaml.md).", source=source
+    ).splitlines(), "")
     pentry = by_id.get(prov.hsa_id)
     provider_part = {"hsa_id": prov.hsa_id, "name": prov.name, "org_no": prov.org_no or ""}
     files: dict[str, str] = {}
     text = header + _comment_lines(_unmanaged(pentry, "provider") if pentry else [], "")
     text += "provider:\n" + "".join(f"  {k}: {_scalar(v)}\n" for k, v in provider_part.items())
-    text += ("  # Not in HSA: where the Webcert onboarding stands (Inera's guide).\n"
-             "  onboarding:\n    registration_sent:\n    agreement_signed:\n"
+    text += _comment_lines([_("Not in HSA: where the Webcert onboarding stands "
+                              "(Inera's guide).")])
+    text += ("  onboarding:\n    registration_sent:\n    agreement_signed:\n"
              "    technical_order:\n")
     top_people = [p for p in model.people if not p.unit]
     if top_people:
-        text += "# People directly under the care provider (not under a care unit).\npeople:\n"
+        text += _comment_lines([_("People directly under the care provider (not under a care "
+                                  "unit).")], "") + "people:\n"
         for p in top_people:
             text += _comment_lines(_person_notes(by_id[p.hsa_id], p))
             text += _dump_item(_person_dict(p))
     loose = [c for c in model.commissions if not c.unit]
     if loose:
-        text += ("# Commissions directly under the care provider: the description places\n"
-                 "# every commission on a care unit, so these are not managed here:\n")
+        text += _comment_lines(_(
+            "Commissions directly under the care provider: the description places\n"
+            "every commission on a care unit, so these are not managed here:").splitlines(), "")
         for c in loose:
             text += _comment_lines(_dump_item(_commission_dict(c)).splitlines(), "")
     files["provider.yml"] = text
@@ -249,7 +262,8 @@ def render_description(entries, source: str = "HSA") -> dict[str, str]:
         if name in used:
             name = f"{name}-{_slug(u.hsa_id)}"
         used.add(name)
-        out = [f"# {u.name} ({u.hsa_id}): the care unit, its commissions and its people.\n"]
+        out = [_comment_lines([_("%(name)s (%(hsa_id)s): the care unit, its commissions and "
+                                 "its people.", name=u.name, hsa_id=u.hsa_id)], "")]
         out.append(_comment_lines(_unmanaged(by_id[u.hsa_id], "unit"), ""))
         out.append("units:\n")
         out.append(_dump_item(_unit_dict(u)))
@@ -273,9 +287,9 @@ def write_description(files: dict[str, str], dest: str) -> list[str]:
     dest = os.path.abspath(dest)
     if os.path.isdir(dest) and any(n.endswith((".yml", ".yaml"))
                                    for _r, _d, names in os.walk(dest) for n in names):
-        raise DescriptionImportError(
-            f"{dest} already holds YAML files; import into an empty folder "
-            "(then compare and merge with git)")
+        raise DescriptionImportError(_(
+            "%(dest)s already holds YAML files; import into an empty folder (then compare "
+            "and merge with git)", dest=dest))
     parent = os.path.dirname(dest)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".hsa-import-", dir=parent)

@@ -101,3 +101,65 @@ def test_staff_import_stops_naming_the_file_and_writes_nothing(staff, tmp_path):
     assert result["msg"].endswith("; ingenting har skrivits")
     assert Path(staff["provider_path"], "units", "norr.yml").read_text(
         encoding="utf-8") == before
+
+
+# ------------------------------------------------------------------------ hsa_import
+
+LDIF = """\
+dn: o=Sjöviks Vård AB,c=SE
+objectClass: organization
+objectClass: hsaHealthCareProvider
+o: Sjöviks Vård AB
+hsaIdentity: SE5599123451-VG01
+orgNo: 559912-3451
+
+dn: ou=Norr,o=Sjöviks Vård AB,c=SE
+objectClass: organizationalUnit
+objectClass: hsaHealthCareUnit
+ou: Norr
+hsaIdentity: SE5599123451-E100
+mail: norr@example.se
+unitPrescriptionCode: 4711001
+hsaResponsibleHealthCareProvider: SE5599123451-VG01
+street: Storgatan 1
+"""
+
+
+@pytest.fixture
+def ldif(tmp_path) -> Path:
+    path = tmp_path / "export.ldif"
+    path.write_text(LDIF, encoding="utf-8")
+    return path
+
+
+def test_hsa_import_speaks_swedish_by_default(ldif, tmp_path):
+    dest = tmp_path / "imported"
+    how, result = run("hsa_import", ldif=str(ldif), dest=str(dest))
+    assert how == "exit", result
+    assert result["summary"] == (f"Skrev 2 filer till {dest}: vårdenheter 1, personer 0, "
+                                 "medarbetaruppdrag 0.")
+    assert result["counts"] == {"units": 1, "people": 0, "commissions": 0}
+    assert result["messages"][1].startswith("Nästa steg: granska filerna")
+    assert (dest / "provider.yml").read_text(encoding="utf-8").startswith(
+        "# Importerad från export.ldif.")
+    how, result = run("hsa_import", ldif=str(ldif), dest=str(dest))
+    assert how == "fail"
+    assert result["msg"] == (f"{dest} innehåller redan YAML-filer; importera till en tom mapp "
+                             "(jämför och slå sedan ihop med git); ingenting har skrivits")
+
+
+def test_hsa_import_in_english_on_request(ldif, tmp_path):
+    dest = tmp_path / "imported"
+    how, result = run("hsa_import", ldif=str(ldif), dest=str(dest), language="en",
+                      _ansible_check_mode=True)
+    assert how == "exit", result
+    assert result["summary"] == (f"Would write 2 files to {dest} (check mode, nothing "
+                                 "written).")
+    assert not dest.exists()
+    how, result = run("hsa_import", ldif=str(ldif), dest="", language="en")
+    assert how == "fail" and result["msg"].startswith(
+        "Give the folder to write the description into, for example -e hsa_import_dest=")
+    ldif.write_text("dn: ou=x,c=SE\nchangetype: delete\n", encoding="utf-8")
+    how, result = run("hsa_import", ldif=str(ldif), dest=str(dest), language="en")
+    assert how == "fail" and result["msg"].startswith(
+        "export.ldif: ou=x,c=SE is a change record (changetype)")
