@@ -94,7 +94,7 @@ def test_baseline_with_a_directory_connection_also_says_whether_hsa_matches(box,
                  "-e", f"hsa_baseline={EXAMPLE_PATH}")
     assert r.returncode == 0, r.stdout[-3000:]
     assert "Inga ändringar sedan" in r.stdout
-    assert "HSA already matches the description" in r.stdout
+    assert "HSA stämmer redan med beskrivningen: allt sedan baslinjen är registrerat." in r.stdout
 
     # A change in the description that the agent has not registered yet: pending since the
     # baseline, and HSA does not match.
@@ -107,7 +107,8 @@ def test_baseline_with_a_directory_connection_also_says_whether_hsa_matches(box,
                  "-e", f"hsa_baseline={EXAMPLE_PATH}")
     assert r.returncode == 0, r.stdout[-3000:]
     assert "1 ändring sedan" in r.stdout
-    assert "HSA does not match the description yet: Plan: 0 läggs till, 1 ändras" in r.stdout
+    assert ("HSA stämmer inte med beskrivningen än; ombudet har inte registrerat allt sedan "
+            "baslinjen. Plan: 0 läggs till, 1 ändras") in r.stdout
 
     # Without --check, baseline mode never touches the directory.
     before = box.ldap_tool("ldapsearch", "-LLL", "-b", box.base_dn).stdout

@@ -121,7 +121,8 @@ def test_no_description_no_default_provider(installed_collection, tmp_path):  # 
                      **env)
         out = r.stdout + r.stderr
         assert r.returncode != 0, name
-        assert "hsa_provider_path is not set" in out, (name, out[-2000:])
+        assert "Beskrivningen av vårdgivaren är inte angiven (hsa_provider_path)" in out, (
+            name, out[-2000:])
         assert "Demo Vård" not in out and "Sjöviks" not in out
 
 

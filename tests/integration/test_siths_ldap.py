@@ -99,7 +99,7 @@ def test_playbook_reads_certificates_from_the_directory_and_fails_on_blockers(
         hsa_sandbox, published):
     run = _playbook(hsa_sandbox, published)
     assert run.returncode == 2, run.stdout + run.stderr  # 2 = a task failed
-    assert "have no valid" in run.stdout
+    assert "without a valid pair of SITHS certificates" in run.stdout  # webcert_language=en
     report = json.loads((published / "reports" / "siths.json").read_text())
     by_id = {p["hsa_id"]: p for p in report["people"]}
     assert {k: by_id[_hsa(k)]["status"] for k, *_ in PEOPLE} == {

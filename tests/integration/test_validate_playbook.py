@@ -47,7 +47,7 @@ def test_without_a_description_it_stops_and_names_the_variable(tmp_path):
     proc = run_validate(tmp_path=tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "hsa_provider_path is not set" in out
+    assert "Beskrivningen av vårdgivaren är inte angiven (hsa_provider_path)" in out
     assert "Demo Vård" not in out and "demo/provider" not in out
 
 
