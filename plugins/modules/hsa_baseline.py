@@ -125,7 +125,7 @@ baseline:
   returned: always
   type: str
 note:
-  description: A remark about the baseline (for example that it was empty).
+  description: A remark about the baseline in O(language) (for example that it was empty).
   returned: when there is one
   type: str
 export:
@@ -194,17 +194,19 @@ def run(module: AnsibleModule) -> dict:
     loaded = load_provider(p["provider_path"], strict_ids=p["strict_ids"])
     findings = [str(f) for f in loaded.findings]
     if loaded.model is None:
-        module.fail_json(msg=f"the provider description has {len(loaded.errors)} error(s); "
-                         "nothing was written:\n" + "\n".join(str(f) for f in loaded.errors),
-                         findings=findings)
+        module.fail_json(msg=ngettext(
+            "The provider description has %(num)s error; nothing was written:",
+            "The provider description has %(num)s errors; nothing was written:",
+            len(loaded.errors)) + "\n" + "\n".join(str(f) for f in loaded.errors),
+            findings=findings)
     try:
         baseline = read_baseline(p["baseline"], p["provider_path"], p["strict_ids"])
         plan = baseline_plan(loaded.model, baseline, p["base_dn"])
     except BaselineError as exc:
         module.fail_json(msg=str(exc), findings=findings)
     if plan.errors:
-        module.fail_json(msg="the plan is refused; nothing was written:\n" + "\n".join(plan.errors),
-                         findings=findings)
+        module.fail_json(msg=_("The plan is refused; nothing was written:") + "\n"
+                         + "\n".join(plan.errors), findings=findings)
     day = p["date"] or dt.date.today().isoformat()
     request = build_change_request(plan, loaded.model, baseline.model, {
         "requester": p["requester"], "contact": p["contact"], "date": day,

@@ -327,7 +327,7 @@ def test_ombud_workflow_from_the_repository_without_any_directory(repo):
     r = playbook("webcert_siths.onboarding.hsa", "-e", "hsa_baseline=no-such-tag", cwd=repo,
                  check=False, **ombud)
     assert r.returncode != 0
-    assert "hsa_baseline 'no-such-tag' is neither a folder nor a git ref" in r.stdout
+    assert "hsa_baseline 'no-such-tag' är varken en mapp eller en git-referens" in r.stdout
 
 
 def test_staff_list_and_ldif_import_from_the_repository(repo):

@@ -169,9 +169,18 @@ def test_baseline_none_and_unknown(tmp_path):
     (tmp_path / "p").mkdir()
     assert load_text(tmp_path / "p", VALID).model is not None
     assert read_baseline("none", str(tmp_path / "p")).model is None
-    with pytest.raises(BaselineError, match="not in a git repository"):
+    with use_language("en"):
+        assert read_baseline("none", str(tmp_path / "p")).note == (
+            "empty baseline: everything in the description is new")
+        with pytest.raises(BaselineError, match="not in a git repository"):
+            read_baseline("no-such-ref", str(tmp_path / "p"))
+        with pytest.raises(BaselineError, match="hsa_baseline is empty"):
+            read_baseline("", str(tmp_path / "p"))
+    # Swedish by default
+    assert read_baseline("none", str(tmp_path / "p")).note.startswith("tomt utgångsläge")
+    with pytest.raises(BaselineError, match="ligger inte i ett git-repository"):
         read_baseline("no-such-ref", str(tmp_path / "p"))
-    with pytest.raises(BaselineError, match="hsa_baseline is empty"):
+    with pytest.raises(BaselineError, match="hsa_baseline är tom: ange en git-referens"):
         read_baseline("", str(tmp_path / "p"))
 
 

@@ -14,6 +14,9 @@ A baseline is one of:
   repository that holds the current description: the description at that ref is read with
   ``git archive`` (the same path inside the repository). If the path did not exist at
   that ref, the baseline is empty.
+
+The errors and notes are in the current language (``i18n.core.use_language``); git's own
+messages are quoted as git wrote them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 
+from ..i18n.core import _
 from .mapping import DirectoryEntry, desired_entries
 from .plan import Plan, make_plan
 
@@ -50,7 +54,8 @@ def _git(args: list[str], cwd: str, binary: bool = False):
         proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False,
                               timeout=120)
     except FileNotFoundError as exc:
-        raise BaselineError("git is not installed: a git ref as baseline needs it") from exc
+        raise BaselineError(_("git is not installed: a git ref as baseline (hsa_baseline) "
+                              "needs it")) from exc
     if binary:
         return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace").strip()
     return (proc.returncode, proc.stdout.decode("utf-8", "replace").strip(),
@@ -67,10 +72,10 @@ def read_baseline(baseline: str, provider_path: str, strict_ids: bool = True) ->
     """The baseline description (see the module docstring)."""
     ref = (baseline or "").strip()
     if not ref:
-        raise BaselineError("hsa_baseline is empty: give a git ref, a folder, or none")
+        raise BaselineError(_("hsa_baseline is empty: give a git ref, a folder, or none"))
     if ref.lower() in EMPTY:
         return Baseline(label=ref, model=None, findings=[],
-                        note="empty baseline: everything in the description is new")
+                        note=_("empty baseline: everything in the description is new"))
     if os.path.exists(ref):
         loaded = _load(ref, strict_ids)
         return _checked(loaded, ref, os.path.abspath(ref))
@@ -79,29 +84,32 @@ def read_baseline(baseline: str, provider_path: str, strict_ids: bool = True) ->
     where = current if os.path.isdir(current) else os.path.dirname(current)
     rc, top, err = _git(["rev-parse", "--show-toplevel"], where)
     if rc != 0:
-        raise BaselineError(
-            f"hsa_baseline {ref!r} is not a folder, and {where} is not in a git repository "
-            f"({err}); give a folder, a git ref of the repository holding the "
-            "description, or none")
+        raise BaselineError(_(
+            "hsa_baseline %(ref)s is not a folder, and %(where)s is not in a git repository "
+            "(%(error)s); give a folder, a git ref of the repository holding the description, "
+            "or none", ref=repr(ref), where=where, error=err))
     rc, commit, _err = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], top)
     if rc != 0:
-        raise BaselineError(
-            f"hsa_baseline {ref!r} is neither a folder nor a git ref of {top} (is the tag "
-            "fetched? in CI fetch the full history and tags); for a provider with nothing "
-            "registered yet, use hsa_baseline=none")
+        raise BaselineError(_(
+            "hsa_baseline %(ref)s is neither a folder nor a git ref of %(top)s (is the tag "
+            "fetched? in CI fetch the full history and tags); for a care provider with "
+            "nothing registered in HSA yet, use hsa_baseline=none", ref=repr(ref), top=top))
     _rc, stamp, _err = _git(["show", "-s", "--format=%cs", commit], top)
     label = f"{ref} ({commit[:10]}, {stamp})" if ref != commit else f"{commit[:10]} ({stamp})"
     rel = os.path.relpath(os.path.realpath(current), os.path.realpath(top))
     if rel.startswith(".."):
-        raise BaselineError(f"the description {current} is not inside the git repository {top}")
+        raise BaselineError(_("the description %(path)s is not inside the git repository "
+                              "%(top)s", path=current, top=top))
     rel = "." if rel == "." else rel.replace(os.sep, "/")
     _rc, listing, _err = _git(["ls-tree", "--name-only", commit, "--", rel], top)
     if not listing:
         return Baseline(label=label, model=None, findings=[],
-                        note=f"{rel} did not exist at {ref}: everything is new")
+                        note=_("%(path)s did not exist at %(ref)s: everything in the "
+                               "description is new", path=rel, ref=ref))
     rc, data, err = _git(["archive", "--format=tar", commit, "--", rel], top, binary=True)
     if rc != 0:
-        raise BaselineError(f"git archive {ref} {rel} failed: {err}")
+        raise BaselineError(_("git archive %(ref)s %(path)s failed: %(error)s", ref=ref,
+                              path=rel, error=err))
     folder = tempfile.mkdtemp(prefix="hsa-baseline-")
     try:
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
@@ -109,13 +117,14 @@ def read_baseline(baseline: str, provider_path: str, strict_ids: bool = True) ->
         loaded = _load(os.path.join(folder, rel), strict_ids)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return _checked(loaded, label, f"{rel} at {ref}")
+    return _checked(loaded, label, _("%(path)s at %(ref)s", path=rel, ref=ref))
 
 
 def _checked(loaded, label: str, where: str) -> Baseline:
     if loaded.model is None:
-        errors = "\n".join(str(f) for f in loaded.errors) or "no description found"
-        raise BaselineError(f"the baseline description ({where}) is not valid:\n{errors}")
+        errors = "\n".join(str(f) for f in loaded.errors) or _("no description found")
+        raise BaselineError(_("the baseline description (%(where)s) is not valid:",
+                              where=where) + "\n" + errors)
     return Baseline(label=label, model=loaded.model, findings=loaded.findings)
 
 
@@ -125,8 +134,8 @@ def baseline_entries(model, base_dn: str) -> list[DirectoryEntry]:
         return []
     state = desired_entries(model, base_dn)
     if state.errors:
-        raise BaselineError("the baseline description cannot be mapped to HSA entries:\n"
-                            + "\n".join(str(e) for e in state.errors))
+        raise BaselineError(_("the baseline description cannot be mapped to HSA entries:")
+                            + "\n" + "\n".join(str(e) for e in state.errors))
     out = []
     for e in state.entries:
         attrs = {"objectClass": tuple(e.object_classes)}

@@ -163,3 +163,37 @@ def test_hsa_import_in_english_on_request(ldif, tmp_path):
     how, result = run("hsa_import", ldif=str(ldif), dest=str(dest), language="en")
     assert how == "fail" and result["msg"].startswith(
         "export.ldif: ou=x,c=SE is a change record (changetype)")
+
+
+# ------------------------------------------------------------------------ hsa_baseline
+
+
+def test_hsa_baseline_speaks_swedish_by_default(tmp_path):
+    how, result = run("hsa_baseline", provider_path=str(EXAMPLE), baseline="none",
+                      date="2026-12-02")
+    assert how == "exit", result
+    assert result["note"] == ("tomt utgångsläge (inget registrerat i HSA ännu): allt i "
+                              "beskrivningen är nytt")
+    assert result["summary"].endswith("väntar på att registreras i HSA.")
+    how, result = run("hsa_baseline", provider_path=str(EXAMPLE), baseline="no-such-tag")
+    assert how == "fail"
+    assert result["msg"].startswith("hsa_baseline 'no-such-tag' är varken en mapp eller en "
+                                    "git-referens")
+
+
+def test_hsa_baseline_in_english_on_request(tmp_path):
+    how, result = run("hsa_baseline", provider_path=str(EXAMPLE), baseline="none",
+                      date="2026-12-02", language="en")
+    assert how == "exit", result
+    assert result["note"] == "empty baseline: everything in the description is new"
+    assert result["summary"].endswith("are waiting to be registered in HSA.")
+    broken = tmp_path / "broken"
+    shutil.copytree(EXAMPLE, broken)
+    how, result = run("hsa_baseline", provider_path=str(EXAMPLE), baseline=str(broken / "nope"),
+                      language="en")
+    assert how == "fail" and "hsa_baseline" in result["msg"]
+    (broken / "provider.yml").write_text("provider: {}\n", encoding="utf-8")
+    how, result = run("hsa_baseline", provider_path=str(broken), baseline="none", language="en")
+    assert how == "fail"
+    assert result["msg"].startswith("The provider description has ")
+    assert "; nothing was written:\n" in result["msg"]
