@@ -177,7 +177,7 @@ def test_baseline_none_and_unknown(tmp_path):
         with pytest.raises(BaselineError, match="hsa_baseline is empty"):
             read_baseline("", str(tmp_path / "p"))
     # Swedish by default
-    assert read_baseline("none", str(tmp_path / "p")).note.startswith("tomt utgångsläge")
+    assert read_baseline("none", str(tmp_path / "p")).note.startswith("tom baslinje")
     with pytest.raises(BaselineError, match="ligger inte i ett git-repository"):
         read_baseline("no-such-ref", str(tmp_path / "p"))
     with pytest.raises(BaselineError, match="hsa_baseline är tom: ange en git-referens"):

@@ -172,7 +172,7 @@ def test_hsa_baseline_speaks_swedish_by_default(tmp_path):
     how, result = run("hsa_baseline", provider_path=str(EXAMPLE), baseline="none",
                       date="2026-12-02")
     assert how == "exit", result
-    assert result["note"] == ("tomt utgångsläge (inget registrerat i HSA ännu): allt i "
+    assert result["note"] == ("tom baslinje (inget registrerat i HSA ännu): allt i "
                               "beskrivningen är nytt")
     assert result["summary"].endswith("väntar på att registreras i HSA.")
     how, result = run("hsa_baseline", provider_path=str(EXAMPLE), baseline="no-such-tag")
