@@ -338,6 +338,8 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
     LANGUAGE_OPTION,
+    _,
+    ngettext,
     use_language,
 )
 
@@ -403,12 +405,15 @@ def prepare(p: dict, base_dn: str | None, cache):
                            symlink_roots=p["symlink_roots"])
     with use_language(p.get("language")):  # at most 50 lines, labelled, "… och N fel till"
         view = terminal_view(loaded)
+        head = ngettext(
+            "The provider description has %(num)s error; nothing was written to HSA:",
+            "The provider description has %(num)s errors; nothing was written to HSA:",
+            loaded.count("error"))
     more = [view["more"]] if view["more"] else []
     findings = view["errors"] + view["warnings"] + more
     errors = []
     if loaded.errors:
-        errors = [f"the provider description has {loaded.count('error')} error(s); nothing was "
-                  "written:", *view["errors"], *more]
+        errors = [head, *view["errors"], *more]
     if errors or loaded.model is None or cache is None or not base_dn:
         return None, loaded.model, findings, errors
     from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.mapping import (
@@ -448,9 +453,9 @@ def main() -> None:
     prepared, model, findings, errors = prepare(
         p, settings.base_dn if settings else None, cache)
     if errors or (prepared is None and model is None):
-        module.fail_json(
-            msg="\n".join(errors) or "the provider description could not be read; nothing was "
-            "written", findings=findings, changed=False)
+        with use_language(p["language"]):
+            unread = _("The provider description could not be read; nothing was written to HSA.")
+        module.fail_json(msg="\n".join(errors) or unread, findings=findings, changed=False)
     if settings_error is not None:
         module.fail_json(msg=str(settings_error), findings=findings, changed=False)
 

@@ -204,6 +204,8 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.descripti
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
     LANGUAGE_OPTION,
+    _,
+    ngettext,
     use_language,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
@@ -257,10 +259,13 @@ def main():
                 write_atomic(p["report_file"], report_text(result))
                 report = p["report_file"]
             except OSError as exc:
-                module.warn(f"The list of findings could not be written to "
-                            f"{p['report_file']}: {exc.strerror or exc}.")
+                module.warn(_("The list of findings could not be written to %(path)s: "
+                              "%(reason)s.", path=p["report_file"],
+                              reason=exc.strerror or str(exc)))
         lines = terminal_view(result, limit, report)
         lines["failure"] = failure_line(result, p["path"])
+        head = ngettext("The provider description has %(num)s error:",
+                        "The provider description has %(num)s errors:", counts[ERROR])
     shown = [f for f in result.findings if f.severity == ERROR][:limit]
     shown += [f for f in result.findings if f.severity == WARNING][: limit - len(shown)]
     extra = {"findings": [f.to_dict() for f in shown], "counts": counts, "lines": lines}
@@ -269,7 +274,7 @@ def main():
     if counts[ERROR]:
         text = "\n".join(lines["errors"] + lines["warnings"] + [lines["more"] or ""]).rstrip()
         module.fail_json(
-            msg=f"The provider description has {counts[ERROR]} error(s):\n{text}", **extra)
+            msg=f"{head}\n{text}", **extra)
     module.exit_json(changed=False, summary=summarise(result.model), **extra)
 
 

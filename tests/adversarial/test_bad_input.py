@@ -157,7 +157,7 @@ def test_fifty_thousand_people_with_one_mistake_at_the_end(seeded, tmp_path):
                                                    **ldap_args(seeded)}, timeout=90)
     assert rc != 0, out[:2000]
     assert f"units/ett.yml:{line} people[49998].mail" in result["msg"]
-    assert "1 error(s)" in result["msg"]
+    assert "Beskrivningen av vårdgivaren har 1 fel; ingenting skrevs till HSA:" in result["msg"]
     assert seeded.dump() == before
 
 
