@@ -144,7 +144,8 @@ def test_validate_runs_as_a_collection_playbook_from_outside_the_repository(inst
     proc = run_playbook(installed, "webcert_siths.onboarding.validate",
                         "-e", f"hsa_provider_path={provider}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "valid (4 units, 15 people, 4 commissions, 0 warnings)" in proc.stdout
+    assert ("beskrivningen är giltig (vårdenheter: 4, personer: 15, medarbetaruppdrag: 4, "
+            "varningar: 0)") in proc.stdout
     assert str(ROOT) not in proc.stdout + proc.stderr
 
 

@@ -81,7 +81,8 @@ def test_requirements_pin_the_installed_version(repo):
 def test_starter_description_passes_validation_in_the_repo(repo):
     # The README's command 2, with the repository's own ansible.cfg and inventory.
     r = playbook("webcert_siths.onboarding.validate", cwd=repo)
-    assert "provider: valid (1 units, 0 people, 1 commissions" in r.stdout
+    assert ("provider: beskrivningen är giltig (vårdenheter: 1, personer: 0, "
+            "medarbetaruppdrag: 1") in r.stdout
 
 
 def test_readme_names_the_four_commands(repo):
@@ -368,7 +369,8 @@ def test_staff_list_and_ldif_import_from_the_repository(repo):
         encoding="utf-8")
     r = playbook("webcert_siths.onboarding.validate", "-e", "hsa_provider_path=imported",
                  cwd=repo)
-    assert "imported: valid (1 units, 0 people, 0 commissions" in r.stdout
+    assert ("imported: beskrivningen är giltig (vårdenheter: 1, personer: 0, "
+            "medarbetaruppdrag: 0") in r.stdout
 
 
 def test_readiness_without_a_directory_predicts_and_says_so(repo):

@@ -39,7 +39,8 @@ def run_validate(*extra: str, tmp_path: Path) -> subprocess.CompletedProcess:
 def test_example_description_passes(tmp_path):
     proc = run_validate("-e", f"hsa_provider_path={EXAMPLE}", tmp_path=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "valid (4 units, 15 people, 4 commissions, 0 warnings)" in proc.stdout
+    assert ("beskrivningen är giltig (vårdenheter: 4, personer: 15, medarbetaruppdrag: 4, "
+            "varningar: 0)") in proc.stdout
 
 
 def test_without_a_description_it_stops_and_names_the_variable(tmp_path):
@@ -55,7 +56,8 @@ def test_demo_description_shows_its_warnings(tmp_path):
     proc = run_validate("-e", f"hsa_provider_path={DEMO}", tmp_path=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout + proc.stderr
-    assert "demo/provider: valid (2 units, 7 people, 2 commissions, 2 warnings)" in out
+    assert ("demo/provider: beskrivningen är giltig (vårdenheter: 2, personer: 7, "
+            "medarbetaruppdrag: 2, varningar: 2)") in out
     assert "has no commission" in out
     assert "vårdadministratör" in out
 

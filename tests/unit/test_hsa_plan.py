@@ -416,7 +416,7 @@ def _directory_request(m, actual, language="sv"):
 
 
 def test_change_request_of_a_directory_plan_speaks_hsa_admin_and_lists_values():
-    request, md, data = _directory_request(small_model(), [])
+    _request, md, data = _directory_request(small_model(), [])
     assert md.startswith("# Ändringsbegäran till HSA: Vårdbolaget Norr AB (SE5565594230-PROV)")
     assert "### Registrera ny vårdenhet: Mottagning Norr (SE5565594230-U1)" in md
     assert "| Arbetsplatskod | 1234567 |" in md

@@ -24,6 +24,10 @@ MESSAGES = {
         "or set hsa_provider_path in your inventory's group_vars (a repository made with "
         "webcert_siths.onboarding.new_provider does that). No playbook falls back to a default "
         "care provider."),
+    # roles/hsa_validate
+    "validate_ok": N_(
+        "%(path)s: the description is valid (care units: %(units)s, people: %(people)s, "
+        "commissions: %(commissions)s, warnings: %(warnings)s)"),
     # playbooks/hsa.yml
     "hsa_check_mode": N_("Check mode (--check): nothing was written to HSA."),
     "hsa_matches": N_(
