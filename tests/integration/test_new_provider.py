@@ -47,7 +47,7 @@ def repo(installed_collection, tmp_path_factory) -> Path:  # noqa: F811
              "-e", "org_no=559912-3451", "-e", "inventory_name=clinics",
              "-e", "requester='Anna IT'", "-e", "contact=it@sjovik.example.se"],
             cwd=outside, env=env)
-    assert "Written: ansible.cfg" in r.stdout
+    assert "Skrivna: ansible.cfg" in r.stdout  # Swedish by default
     installed_collection.install_into(dest / "collections")
     return dest
 
@@ -64,6 +64,7 @@ def test_scaffold_writes_every_file(repo):
     hsa_vars = yaml.safe_load(
         (repo / "inventories/clinics/group_vars/all/hsa.yml").read_text(encoding="utf-8"))
     assert hsa_vars["hsa_baseline"] == "hsa-confirmed"
+    assert hsa_vars["webcert_language"] == "sv"
     assert hsa_vars["hsa_change_contact"] == "it@sjovik.example.se"
 
 
@@ -87,7 +88,8 @@ def test_starter_description_passes_validation_in_the_repo(repo):
 
 def test_readme_names_the_four_commands(repo):
     text = (repo / "README.md").read_text(encoding="utf-8")
-    block = text.split("## The four commands", 1)[1].split("```", 2)[1]
+    assert text.startswith("# Sjöviks Vård AB: Webcert med SITHS-kort\n")
+    block = text.split("## De fyra kommandona", 1)[1].split("```", 2)[1]
     commands = [ln for ln in block.splitlines() if ln and not ln.startswith(("#", "sh"))]
     assert commands == [
         "ansible-galaxy collection install -r requirements.yml -p collections",
@@ -109,7 +111,7 @@ def test_running_again_keeps_the_users_files(repo, installed_collection, tmp_pat
                          ANSIBLE_COLLECTIONS_PATH=str(installed_collection.collections)))
     assert unit.read_text(encoding="utf-8") == edited
     assert (repo / "ci" / "setup.sh").is_file()
-    written = re.search(r'"Written: ([^"]*)"', r.stdout).group(1)
+    written = re.search(r'"Skrivna: ([^"]*)"', r.stdout).group(1)
     assert written == "ci/setup.sh"
 
 
@@ -132,8 +134,27 @@ def test_bad_settings_stop_before_anything_is_written(installed_collection, tmp_
                  "-e", "org_no=12345", cwd=tmp_path, check=False,
                  ANSIBLE_COLLECTIONS_PATH=str(installed_collection.collections))
     assert r.returncode != 0
-    assert "org_no must have 10 digits" in r.stdout + r.stderr
+    assert "org_no (organisationsnumret) ska ha 10 siffror" in r.stdout + r.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_scaffold_in_english_on_request(installed_collection, tmp_path):  # noqa: F811
+    dest = tmp_path / "repo"
+    r = playbook("webcert_siths.onboarding.new_provider", "-e", f"dest={dest}",
+                 "-e", "webcert_language=en", cwd=tmp_path,
+                 ANSIBLE_COLLECTIONS_PATH=str(installed_collection.collections))
+    assert "Written: ansible.cfg" in r.stdout and "Kept as they were: none" in r.stdout
+    assert "(the name, organisationsnummer and HSA-ids are placeholders)" in r.stdout
+    readme = (dest / "README.md").read_text(encoding="utf-8")
+    assert "## The four commands" in readme and "De fyra kommandona" not in readme
+    hsa_vars = yaml.safe_load((dest / "inventories/production/group_vars/all/hsa.yml")
+                              .read_text(encoding="utf-8"))
+    assert hsa_vars["webcert_language"] == "en"
+    r = playbook("webcert_siths.onboarding.new_provider", "-e", f"dest={tmp_path / 'x'}",
+                 "-e", "org_no=12345", "-e", "webcert_language=en", cwd=tmp_path, check=False,
+                 ANSIBLE_COLLECTIONS_PATH=str(installed_collection.collections))
+    assert r.returncode != 0
+    assert "org_no must have 10 digits, NNNNNN-NNNN (got \\\"12345\\\")" in r.stdout
 
 
 # ------------------------------------------------------------------------ CI files

@@ -66,4 +66,20 @@ MESSAGES = {
         "%(path)s"),
     "support_written": N_("Archive: %(archive)s  Text: %(text)s"),
     "support_check_mode": N_("Check mode (--check): nothing was written."),
+    # playbooks/new_provider.yml
+    "new_provider_settings": N_(
+        "Check the settings: give the folder to create with -e dest=DIR, for example "
+        "-e dest=~/src/my-provider (got %(dest)s); org_no must have 10 digits, NNNNNN-NNNN "
+        "(got %(org_no)s); inventory_name must be lower-case letters, digits and _ (got "
+        "%(inventory)s); hsa_connection must be ombud or directory (got %(mode)s); "
+        "webcert_language must be sv or en (got %(lang)s)."),
+    "new_provider_repository": N_("Provider repository: %(path)s"),
+    "new_provider_written": N_("Written: %(files)s"),
+    "new_provider_written_nothing": N_("Written: nothing (every file already exists)"),
+    "new_provider_kept": N_("Kept as they were: %(files)s"),
+    "new_provider_kept_nothing": N_("Kept as they were: none"),
+    "new_provider_next": N_("Next, in that folder: git init; edit provider/, then:"),
+    "new_provider_next_placeholders": N_(
+        "Next, in that folder: git init; edit provider/ (the name, organisationsnummer and "
+        "HSA-ids are placeholders), then:"),
 }
