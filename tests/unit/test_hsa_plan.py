@@ -351,7 +351,8 @@ def test_text_shows_before_and_after_per_attribute():
     with use_language("en"):
         text = render_text(plan)
     assert '~ modify person SE5565594230-P2' in text
-    assert 'hsaTitle: "Sjuksköterska" → ["Sjuksköterska", "Barnmorska"]' in text
+    assert ('    Licensed profession (hsaTitle): "Sjuksköterska" → ["Sjuksköterska", "Barnmorska"]'
+            in text)
     assert "Plan: 0 to add, 1 to modify" in text
 
 
@@ -362,7 +363,9 @@ def test_text_is_swedish_by_default_and_keeps_ldap_names_and_values():
     plan = plan_for(replace(desired, people=(desired.people[0], p2)), actual, prune=True)
     text = render_text(plan)
     assert "~ ändra person SE5565594230-P2: " in text
-    assert 'hsaTitle: "Sjuksköterska" → ["Sjuksköterska", "Barnmorska"]' in text  # for IT
+    # HSA Admin's name of the field first, the LDAP attribute after it for IT.
+    assert ('    Legitimerad yrkesgrupp (hsaTitle): "Sjuksköterska" → ["Sjuksköterska", '
+            '"Barnmorska"]' in text)
     assert "- ta bort person SE5565594230-P3: " in text
     assert text.splitlines()[-1].startswith(
         "Plan: 0 läggs till, 1 ändras, 0 flyttas eller byter namn, ")

@@ -1,7 +1,8 @@
 """The plan as readable text: the diff a person reviews, and Ansible's diff mode.
 
-The text is in the current language (``i18n.core.use_language``, Swedish by default);
-the attribute names and DNs stay as LDAP has them (they are for IT)."""
+The text is in the current language (``i18n.core.use_language``, Swedish by default).
+Each attribute is named as HSA Admin names the field, with the LDAP attribute after it
+for IT ("Efternamn (sn)"); the DNs stay as LDAP has them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from ..description.text import (
     visible,
 )
 from ..i18n.core import N_, _, ngettext
+from .change_request import FIELDS
 from .plan import Plan
+
+# The HSA Admin field of an attribute, per kind of object (the change request's names).
+_LABELS = {kind: dict(fields) for kind, fields in FIELDS.items()}
+for _fields in _LABELS.values():
+    _fields.setdefault("hsaIdentity", N_("HSA-id"))
+    _fields.setdefault("hsaResponsibleHealthCareProvider", N_("Care provider"))
 
 # One whole line per operation; %(kind)s is one of KINDS, %(id)s the HSA-id (may be empty).
 _OPERATION_LINES = {
@@ -71,19 +79,27 @@ def summary(plan: Plan) -> str:
         "%(delete)s to delete; %(unmanaged)s unmanaged entries.", n, **params)
 
 
+def _labels(kind: str | None) -> dict[str, str]:
+    """attribute -> "Field (attribute)" in the current language, for one kind of object."""
+    return {attr: f"{_(label)} ({attr})" for attr, label in _LABELS.get(kind or "", {}).items()}
+
+
 def render_text(plan: Plan) -> str:
     """The plan as a readable diff: per object, per attribute, before → after. Every value
     (from the description or the directory) is shown with visible escapes (``\\n``)."""
     lines = []
+    by_kind = {kind: _labels(kind) for kind in _LABELS}
     for o in plan.operations:
         lines.append(_head(_OPERATION_LINES, o.op, o.kind, o.hsa_id, o.dn))
+        labels = by_kind.get(o.kind or "", {})
         if o.op == "add":
             for name, values in o.attributes:
                 if name != "objectClass":
-                    lines.append(f"    {name}: {_fmt(values)}")
+                    lines.append(f"    {labels.get(name) or name}: {_fmt(values)}")
         elif o.op == "modify":
             for c in o.changes:
-                lines.append(f"    {c.attribute}: {_fmt(c.before)} → {_fmt(c.after)}")
+                lines.append(f"    {labels.get(c.attribute) or c.attribute}: {_fmt(c.before)} → "
+                             f"{_fmt(c.after)}")
         elif o.op == "modrdn":
             lines.append(f"    → {visible(o.new_dn)}")
     for r in plan.refused:
