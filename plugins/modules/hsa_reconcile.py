@@ -401,10 +401,11 @@ def prepare(p: dict, base_dn: str | None, cache):
         terminal_view,
     )
 
-    loaded = load_provider(path, strict_ids=p["strict_ids"], follow_symlinks=p["follow_symlinks"],
-                           symlink_roots=p["symlink_roots"])
-    with use_language(p.get("language")):  # at most 50 lines, labelled, "… och N fel till"
-        view = terminal_view(loaded)
+    with use_language(p.get("language")):  # findings in the user's language (cached per language)
+        loaded = load_provider(path, strict_ids=p["strict_ids"],
+                               follow_symlinks=p["follow_symlinks"],
+                               symlink_roots=p["symlink_roots"])
+        view = terminal_view(loaded)  # at most 50 lines, labelled, "… och N fel till"
         head = ngettext(
             "The provider description has %(num)s error; nothing was written to HSA:",
             "The provider description has %(num)s errors; nothing was written to HSA:",

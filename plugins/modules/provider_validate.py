@@ -249,8 +249,10 @@ def main():
     )
     p = module.params
     limit = max(1, p["print_limit"])
-    result = load_provider(p["path"], strict_ids=p["strict_ids"],
-                           follow_symlinks=p["follow_symlinks"], symlink_roots=p["symlink_roots"])
+    with use_language(p["language"]):  # the findings are made in the user's language
+        result = load_provider(p["path"], strict_ids=p["strict_ids"],
+                               follow_symlinks=p["follow_symlinks"],
+                               symlink_roots=p["symlink_roots"])
     counts = {ERROR: result.count(ERROR), WARNING: result.count(WARNING)}
     report = None
     with use_language(p["language"]):

@@ -266,7 +266,9 @@ def _load_people(module):
         load_provider,
     )
 
-    result = load_provider(module.params["provider_path"], strict_ids=module.params["strict_ids"])
+    with use_language(module.params["language"]):  # the findings in the user's language
+        result = load_provider(module.params["provider_path"],
+                               strict_ids=module.params["strict_ids"])
     if result.model is None:
         module.fail_json(msg="the provider description has errors; fix them first",
                          errors=[str(f) for f in result.errors])

@@ -42,33 +42,34 @@ def _cycle() -> str:
     return text.replace("people:\n", second + "people:\n", 1)
 
 
-# name: (files changed, expected "file:line", expected field path or message part)
+# name: (files changed, expected "file:line", expected field path or message part; the
+# messages in Swedish, the default language)
 CASES = {
     "malformed_yaml": (
         {"units/ett.yml": UNITS.replace("    titles: [Läkare]\n", "    titles: [Läkare\n", 1)},
-        "units/ett.yml:11", "YAML syntax error"),
+        "units/ett.yml:11", "fel i YAML-syntaxen"),
     "list_for_a_string": (
         {"units/ett.yml": UNITS.replace('given_name: "Åsa"', "given_name: [Åsa, Bo]", 1)},
-        "units/ett.yml:8", "people[0].given_name: is a list"),
+        "units/ett.yml:8", "people[0].given_name: är en lista"),
     "number_for_an_hsa_id": (
         {"units/ett.yml": UNITS.replace(f"hsa_id: SE{ORG}-P2", "hsa_id: 5565594230", 1)},
         "units/ett.yml:12", "people[1].hsa_id"),
     "null_for_a_required_value": (
         {"units/ett.yml": UNITS.replace('surname: "Öberg1"', "surname:", 1)},
-        "units/ett.yml:9", "people[0].surname: is empty"),
+        "units/ett.yml:9", "people[0].surname: är tomt"),
     "mapping_for_a_list": (
         {"units/ett.yml": UNITS.replace("titles: [Läkare]", "titles: {a: b}", 1)},
         "units/ett.yml:10", "people[0].titles"),
     "duplicate_key": (
         {"units/ett.yml": UNITS.replace('surname: "Öberg1"\n',
                                         'surname: "Öberg1"\n    surname: "Ek"\n', 1)},
-        "units/ett.yml:10", "people[0].surname: appears twice"),
+        "units/ett.yml:10", "people[0].surname: finns två gånger"),
     "duplicate_hsa_id_across_files": (
         {"units/tva.yml": "people:\n" + person_yaml(2)},
         "units/tva.yml:2", "people[0].hsa_id"),
     "unknown_key": (
         {"units/ett.yml": UNITS.replace("    titles:", "    titels:", 1)},
-        "units/ett.yml:10", "people[0].titels: is not a known key"),
+        "units/ett.yml:10", "people[0].titels: är ingen känd nyckel"),
     "missing_reference": (
         {"units/ett.yml": UNITS.replace(f"unit: {UNIT_ID}", f"unit: SE{ORG}-E99", 1)},
         "units/ett.yml:11", "people[0].unit"),
@@ -76,7 +77,7 @@ CASES = {
         {"units/ett.yml": UNITS.replace("    email: ett", f"    parent: {UNIT_ID}\n    email: ett",
                                         1)},
         "units/ett.yml:4", "units[0].parent"),
-    "circular_sub_units": ({"units/ett.yml": _cycle()}, "units/ett.yml:4", "loop of sub-units"),
+    "circular_sub_units": ({"units/ett.yml": _cycle()}, "units/ett.yml:4", "slinga av underenheter"),
     "extremely_long_value": (
         {"units/ett.yml": UNITS.replace('given_name: "Åsa"', f'given_name: "{"A" * 1_000_000}"',
                                         1)},
@@ -93,11 +94,11 @@ CASES = {
     "invalid_utf8": (
         {"units/ett.yml": UNITS.replace('given_name: "Åsa"', 'given_name: "@@sa"', 1)
          .encode().replace(b"@@", b"\xc5")},
-        "units/ett.yml:8", "not valid UTF-8"),
+        "units/ett.yml:8", "är inte giltig UTF-8"),
     "utf16_file": ({"units/ett.yml": UNITS.encode("utf-16")}, "units/ett.yml:1", "UTF-16"),
-    "billion_laughs": ({"units/ett.yml": _laughs()}, "units/ett.yml:", "expand to more than"),
+    "billion_laughs": ({"units/ett.yml": _laughs()}, "units/ett.yml:", "blir fler än"),
     "two_documents": ({"units/ett.yml": UNITS + "---\nunits: []\n"}, "units/ett.yml:",
-                      "more than one YAML document"),
+                      "mer än ett YAML-dokument"),
     "filter_specials_in_an_hsa_id": (
         {"units/ett.yml": UNITS.replace(f"hsa_id: SE{ORG}-P2", f"hsa_id: SE{ORG}-P*)(cn=*", 1)},
         "units/ett.yml:12", "people[1].hsa_id"),

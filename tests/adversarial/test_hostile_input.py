@@ -39,10 +39,21 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.descripti
     excerpt,
     visible,
 )
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    use_language,
+)
 
 BASE = provider_files(people=2)
 UNITS = BASE["units/ett.yml"]
 SECRET = "root:x:0:0:TOPSECRET-h6:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin"
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The findings made in this process in English (the catalog's msgids); the playbooks
+    and modules run here speak Swedish, the default."""
+    with use_language("en"):
+        yield
 
 
 def _texts(result) -> str:
@@ -139,7 +150,7 @@ def test_validate_playbook_and_hsa_module_never_print_the_linked_file(tmp_path, 
     os.symlink(secret_file, folder / "units" / "passwd.yml")
     r = run_playbook("validate.yml", "-e", f"hsa_provider_path={folder}")
     assert r.returncode != 0
-    assert "units/passwd.yml" in r.stdout and "outside the description folder" in r.stdout
+    assert "units/passwd.yml" in r.stdout and "utanför beskrivningens mapp" in r.stdout
     assert "TOPSECRET" not in r.stdout + r.stderr
     rc, result, out = run_module("hsa_reconcile", {
         "provider_path": str(folder), "uri": "ldap://127.0.0.1:9", "base_dn": "c=SE",
@@ -171,7 +182,8 @@ def test_a_flood_of_errors_is_collected_up_to_a_bound_and_counted(tmp_path):
     assert len(result.errors) == KEEP_PER_KIND
     ((kind, count),) = result.uncollected.items()
     assert count == 100_000 - KEEP_PER_KIND and kind[1] == "commissions[].members[]"
-    view = terminal_view(result, report_file="reports/x.txt")
+    with use_language("sv"):
+        view = terminal_view(result, report_file="reports/x.txt")
     assert len(view["errors"]) == PRINT_LIMIT and view["warnings"] == []
     assert view["more"] == (f"… och {100_000 - PRINT_LIMIT} fel och 1 varning till. "
                             "Hela listan finns i reports/x.txt.")  # the Läkare warning

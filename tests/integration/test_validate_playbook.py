@@ -58,7 +58,7 @@ def test_demo_description_shows_its_warnings(tmp_path):
     out = proc.stdout + proc.stderr
     assert ("demo/provider: beskrivningen är giltig (vårdenheter: 2, personer: 7, "
             "medarbetaruppdrag: 2, varningar: 2)") in out
-    assert "has no commission" in out
+    assert "har inget medarbetaruppdrag" in out  # Swedish by default
     assert "vårdadministratör" in out
 
 
@@ -72,7 +72,11 @@ def test_check_mode_validates_too(tmp_path):
     assert "units[0].emial" in proc.stdout
 
 
-def test_broken_copy_fails_naming_file_line_and_field(tmp_path):
+@pytest.mark.parametrize(("language", "sentence", "failure"), [
+    ("sv", "ska vara 7 siffror: en förskrivarkod har exakt 7 siffror", "Beskrivningen {} har 1 fel"),
+    ("en", "must be 7 digits: a förskrivarkod has exactly 7 digits", "The description {} has 1 error"),
+])
+def test_broken_copy_fails_naming_file_line_and_field(tmp_path, language, sentence, failure):
     broken = tmp_path / "provider"
     shutil.copytree(EXAMPLE, broken)
     soder = broken / "units" / "soder.yml"
@@ -81,11 +85,12 @@ def test_broken_copy_fails_naming_file_line_and_field(tmp_path):
     )
     soder.write_text(text, encoding="utf-8")
     line = next(n for n, row in enumerate(text.splitlines(), 1) if '"23456"' in row)
-    proc = run_validate("-e", f"hsa_provider_path={broken}", tmp_path=tmp_path)
+    proc = run_validate("-e", f"hsa_provider_path={broken}", "-e", f"webcert_language={language}",
+                        tmp_path=tmp_path)
     assert proc.returncode != 0
-    expected = f'units/soder.yml:{line} people[0].prescriber_code: \\"23456\\" must be 7 digits'
+    expected = f'units/soder.yml:{line} people[0].prescriber_code: \\"23456\\" {sentence}'
     assert expected in proc.stdout, proc.stdout
-    assert f"Beskrivningen {broken} har 1 fel" in proc.stdout
+    assert failure.format(broken) in proc.stdout
 
 
 @pytest.mark.parametrize("strict", ["true", "false"])

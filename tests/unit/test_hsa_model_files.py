@@ -11,6 +11,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.descripti
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.yaml_reader import (
     MAX_ALIAS_EXPANSION,
 )
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import use_language
 from hsa_model_helpers import (
     VALID,
     line_of,
@@ -21,6 +22,14 @@ from hsa_model_helpers import (
     variant,
     write_tree,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests check the rules against the English messages (the catalog's msgids);
+    the Swedish ones (the default) are checked in test_findings_language.py."""
+    with use_language("en"):
+        yield
 
 PROVIDER = """\
 provider:

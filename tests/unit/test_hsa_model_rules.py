@@ -8,7 +8,16 @@ import pytest
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description import (
     rules as rules,
 )
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import use_language
 from hsa_model_helpers import VALID, line_of, load_text, only, texts, variant
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests check the rules against the English messages (the catalog's msgids);
+    the Swedish ones (the default) are checked in test_findings_language.py."""
+    with use_language("en"):
+        yield
 
 
 def test_the_valid_description_loads_without_findings(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..i18n.core import N_, _
 from . import rules
 from .model import (
     ERROR,
@@ -46,11 +47,19 @@ class Entry:
 
 
 _KIND_NAME = {
-    "provider": "the provider",
-    "unit": "a unit",
-    "person": "a person",
-    "commission": "a commission",
+    "provider": N_("the provider"),
+    "unit": N_("a unit"),
+    "person": N_("a person"),
+    "commission": N_("a commission"),
 }
+
+
+def _at(file: str, line: int) -> str:
+    return file + ":" + str(line)
+
+
+def _kind_name(kind: str) -> str:
+    return _(_KIND_NAME[kind])
 
 
 def add_finding(findings, severity, file, line, path, value, message, hint=""):
@@ -68,8 +77,8 @@ def cross_check(findings, providers, units, people, commissions, top: str, unrea
             0,
             "provider",
             None,
-            "is missing: no file has a top-level provider",
-            "add provider: with hsa_id, name and org_no to exactly one file",
+            _("is missing: no file has a top-level provider"),
+            _("add provider: with hsa_id, name and org_no to exactly one file"),
         )
     for extra in providers[1:]:
         first = providers[0]
@@ -80,8 +89,8 @@ def cross_check(findings, providers, units, people, commissions, top: str, unrea
             extra.line,
             "provider",
             None,
-            f"is given a second time (first in {first.file}:{first.line})",
-            "keep the provider in exactly one file",
+            _("is given a second time (first in %(where)s)", where=_at(first.file, first.line)),
+            _("keep the provider in exactly one file"),
         )
 
     owners: dict[str, Entry] = {}
@@ -101,9 +110,10 @@ def cross_check(findings, providers, units, people, commissions, top: str, unrea
             entry.id_line,
             f"{entry.path}.hsa_id",
             hsa_id,
-            f"is used twice: also the HSA-id of {_KIND_NAME[first.kind]} at "
-            f"{first.file}:{first.id_line} ({first.path})",
-            "every HSA-id must be unique across all files",
+            _("is used twice: also the HSA-id of %(kind)s at %(where)s (%(path)s)",
+              kind=_kind_name(first.kind), where=_at(first.file, first.id_line),
+              path=first.path),
+            _("every HSA-id must be unique across all files"),
         )
 
     unit_ids = {e.obj.hsa_id for e in units if e.obj.hsa_id}
@@ -130,8 +140,8 @@ def _check_refs(findings, entries, targets, owners, kind):
                     ref.line,
                     ref.path,
                     ref.hsa_id,
-                    "is the unit itself",
-                    "a unit cannot be its own parent; remove parent",
+                    _("is the unit itself"),
+                    _("a unit cannot be its own parent; remove parent"),
                 )
                 continue
             _check_ref(findings, ref, targets, owners, kind)
@@ -142,18 +152,25 @@ def _check_ref(findings, ref: Ref, targets, owners, kind):
         return
     other = owners.get(ref.hsa_id.casefold())
     if other is not None and other.kind != kind:
-        message = (
-            f"is {_KIND_NAME[other.kind]} ({other.file}:{other.id_line}), not {_KIND_NAME[kind]}"
-        )
-        hint = f"give the HSA-id of {_KIND_NAME[kind]}"
+        message = _("is %(other)s (%(where)s), not %(kind)s", other=_kind_name(other.kind),
+                    where=_at(other.file, other.id_line), kind=_kind_name(kind))
+        hint = _("give the HSA-id of %(kind)s", kind=_kind_name(kind))
     else:
-        message = f"refers to no {kind} in the description"
+        if kind == "unit":
+            message = _("refers to no unit in the description")
+        else:
+            message = _("refers to no person in the description")
         full = getattr(findings, "full", None)
         if full is not None and full(ERROR, ref.path, message):
             findings.append(Finding(ERROR, ref.file, ref.line, ref.path, ref.hsa_id, message, ""))
             return  # only counted: no did-you-mean search over every HSA-id
         guess = rules.did_you_mean(ref.hsa_id, targets, cutoff=0.8) if targets else None
-        hint = f'did you mean "{guess}"?' if guess else f"add the {kind} or correct the HSA-id"
+        if guess:
+            hint = _('did you mean "%(guess)s"?', guess=guess)
+        elif kind == "unit":
+            hint = _("add the unit or correct the HSA-id")
+        else:
+            hint = _("add the person or correct the HSA-id")
     add_finding(findings, ERROR, ref.file, ref.line, ref.path, ref.hsa_id, message, hint)
 
 
@@ -180,8 +197,8 @@ def _check_cycles(findings, units):
                 ref.line,
                 ref.path,
                 ref.hsa_id,
-                f"makes a loop of sub-units: {loop}",
-                "a unit cannot be (indirectly) its own parent; remove one parent",
+                _("makes a loop of sub-units: %(loop)s", loop=loop),
+                _("a unit cannot be (indirectly) its own parent; remove one parent"),
             )
 
 
@@ -203,9 +220,9 @@ def _check_people_commissions(findings, people, commissions):
                 entry.line,
                 entry.path,
                 person.hsa_id,
-                "has no commission (medarbetaruppdrag): Webcert will not let them in",
-                f'add them to the members of a "{CARE_PURPOSE}" commission, '
-                "or set uses_webcert: false",
+                _("has no commission (medarbetaruppdrag): Webcert will not let them in"),
+                _('add them to the members of a "%(purpose)s" commission, '
+                  "or set uses_webcert: false", purpose=CARE_PURPOSE),
             )
         elif not any(is_care_commission(c.purpose) for c in mine):
             add_finding(
@@ -215,9 +232,10 @@ def _check_people_commissions(findings, people, commissions):
                 entry.line,
                 entry.path,
                 person.hsa_id,
-                f'has commissions, but none with the purpose "{CARE_PURPOSE}": '
-                "Webcert will show them no unit",
-                f'add them to a commission whose purpose is "{CARE_PURPOSE}"',
+                _('has commissions, but none with the purpose "%(purpose)s": '
+                  "Webcert will show them no unit", purpose=CARE_PURPOSE),
+                _('add them to a commission whose purpose is "%(purpose)s"',
+                  purpose=CARE_PURPOSE),
             )
 
 
@@ -236,8 +254,9 @@ def _check_host_groups(findings, units):
                 entry.line,
                 f"{entry.path}.host_group",
                 group,
-                f"is also the host group of {first.obj.hsa_id} ({first.file}:{first.line})",
-                "give each unit its own inventory group",
+                _("is also the host group of %(unit)s (%(where)s)", unit=first.obj.hsa_id,
+                  where=_at(first.file, first.line)),
+                _("give each unit its own inventory group"),
             )
         else:
             seen[group] = entry

@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import re
 
+from ..i18n.core import _
+
 HSA_ID_MAX = 31
 # Longest text value (a name, title, purpose, e-mail ...). Far above any real value, far below
 # what would bloat the directory or a change request; HSA itself keeps names much shorter.
@@ -70,8 +72,9 @@ def luhn_check_digit(nine_digits: str) -> int:
 def length_problem(value: str):
     if len(value) > TEXT_MAX:
         return (
-            f"is {len(value):,} characters long, more than the {TEXT_MAX} a value may have",
-            "shorten it; a value this long is usually a copy-paste mistake",
+            _("is %(length)s characters long, more than the %(max)s a value may have",
+              length=format(len(value), ","), max=TEXT_MAX),
+            _("shorten it; a value this long is usually a copy-paste mistake"),
         )
     return None
 
@@ -80,74 +83,93 @@ def hsa_id_problem(value: str, strict: bool = True):
     if strict:
         if len(value) > HSA_ID_MAX:
             return (
-                f"is {len(value)} characters, an HSA-id has at most {HSA_ID_MAX}",
-                f'shorten the part after "-", e.g. "{HSA_ID_EXAMPLE}"',
+                _("is %(length)s characters, an HSA-id has at most %(max)s",
+                  length=len(value), max=HSA_ID_MAX),
+                _('shorten the part after "-", e.g. "%(example)s"', example=HSA_ID_EXAMPLE),
             )
         if not _HSA_ID_STRICT.fullmatch(value):
             return (
-                "is not an HSA-id",
-                'write "SE", the 10-digit organisationsnummer of the directory owner, "-" and '
-                f'letters/digits, e.g. "{HSA_ID_EXAMPLE}"; '
-                "test-environment ids need strict_ids: false",
+                _("is not an HSA-id"),
+                _('write "SE", the 10-digit organisationsnummer of the directory owner, "-" and '
+                  'letters/digits, e.g. "%(example)s"; test-environment ids need '
+                  "strict_ids: false", example=HSA_ID_EXAMPLE),
             )
         return None
     if len(value) > 64 or not _HSA_ID_RELAXED.fullmatch(value):
         return (
-            "is not an HSA-id, even by the relaxed test-environment rule",
-            'use letters, digits and "-" only (no å, ä, ö, spaces or @), '
-            'e.g. "TSTNMT2321000156-DRAA"',
+            _("is not an HSA-id, even by the relaxed test-environment rule"),
+            _('use letters, digits and "-" only (no å, ä, ö, spaces or @), e.g. "%(example)s"',
+              example="TSTNMT2321000156-DRAA"),
         )
     return None
+
+
+_ORG_NO_EXAMPLE = "559912-3451"
 
 
 def org_no_problem(value: str):
     match = _ORG_NO.fullmatch(value)
-    hint_example = 'e.g. "559912-3451"'
     if not match:
         return (
-            "is not an organisationsnummer",
-            f"write 10 digits as NNNNNN-NNNN or NNNNNNNNNN, {hint_example}",
+            _("is not an organisationsnummer"),
+            _('write 10 digits as NNNNNN-NNNN or NNNNNNNNNN, e.g. "%(example)s"',
+              example=_ORG_NO_EXAMPLE),
         )
     digits = match.group(1) + match.group(2)
     if int(digits[2:4]) < 20:
         return (
-            "is not an organisationsnummer: digits 3-4 must be 20 or more "
-            "(lower values are personnummer)",
-            f"use the provider's organisationsnummer from Bolagsverket, {hint_example}",
+            _("is not an organisationsnummer: digits 3-4 must be 20 or more "
+              "(lower values are personnummer)"),
+            _('use the provider\'s organisationsnummer from Bolagsverket, e.g. "%(example)s"',
+              example=_ORG_NO_EXAMPLE),
         )
     expected = luhn_check_digit(digits[:9])
     if int(digits[9]) != expected:
         return (
-            f"has a wrong check digit (the last digit should be {expected})",
-            "copy the organisationsnummer again from Bolagsverket's register",
+            _("has a wrong check digit (the last digit should be %(digit)s)", digit=expected),
+            _("copy the organisationsnummer again from Bolagsverket's register"),
         )
     return None
 
 
-def digits_problem(value: str, count: int, what: str, example: str):
-    if len(value) == count and value.isdigit() and value.isascii():
-        return None
-    return (f"must be {count} digits", f'the {what}, e.g. "{example}"')
+def _digits(value: str, count: int) -> bool:
+    return len(value) == count and value.isdigit() and value.isascii()
 
 
 def prescriber_code_problem(value: str):
-    return digits_problem(value, 7, "förskrivarkod from Socialstyrelsen", "1234567")
+    if _digits(value, 7):
+        return None
+    return (
+        _("must be 7 digits: a förskrivarkod has exactly 7 digits"),
+        _('write the förskrivarkod from Socialstyrelsen, e.g. "%(example)s"', example="1234567"),
+    )
 
 
 def group_prescriber_code_problem(value: str):
-    return digits_problem(value, 7, "gruppförskrivarkod", "9300005")
+    if _digits(value, 7):
+        return None
+    return (
+        _("must be 7 digits: a gruppförskrivarkod has exactly 7 digits"),
+        _('write the gruppförskrivarkod, e.g. "%(example)s"', example="9300005"),
+    )
 
 
 def position_code_problem(value: str):
-    return digits_problem(value, 6, "befattningskod from SKR's AID list", "204010")
+    if _digits(value, 6):
+        return None
+    return (
+        _("must be 6 digits: a befattningskod has exactly 6 digits"),
+        _('write the befattningskod from SKR\'s AID list, e.g. "%(example)s"', example="204010"),
+    )
 
 
 def workplace_code_problem(value: str):
     """Errors only; see workplace_code_warning for unusual-but-possible codes."""
     if not (value.isdigit() and value.isascii()) or len(value) > 10:
         return (
-            "must be digits (usually 7 to 10)",
-            'the arbetsplatskod your region assigned to the unit, e.g. "1234567"',
+            _("must be digits (usually 7 to 10): an arbetsplatskod is a number"),
+            _('write the arbetsplatskod your region assigned to the unit, e.g. "%(example)s"',
+              example="1234567"),
         )
     return None
 
@@ -155,13 +177,13 @@ def workplace_code_problem(value: str):
 def workplace_code_warning(value: str):
     if set(value) == {"0"}:
         return (
-            "is the placeholder Webcert uses when a unit has no arbetsplatskod",
-            "ask your region for the unit's real arbetsplatskod",
+            _("is the placeholder Webcert uses when a unit has no arbetsplatskod"),
+            _("ask your region for the unit's real arbetsplatskod"),
         )
     if not 7 <= len(value) <= 10:
         return (
-            f"has {len(value)} digits; arbetsplatskoder usually have 7 to 10",
-            "check the code with the region that assigned it",
+            _("has %(num)s digits; arbetsplatskoder usually have 7 to 10", num=len(value)),
+            _("check the code with the region that assigned it"),
         )
     return None
 
@@ -169,15 +191,16 @@ def workplace_code_warning(value: str):
 def email_problem(value: str):
     if _EMAIL.fullmatch(value):
         return None
-    return ("is not an e-mail address", "write it as name@example.se")
+    return (_("is not an e-mail address"), _("write it as name@example.se"))
 
 
 def host_group_problem(value: str):
     if _HOST_GROUP.fullmatch(value):
         return None
     return (
-        "is not a valid inventory group name",
-        'use letters, digits and "_", starting with a letter, e.g. "unit_norr"',
+        _("is not a valid inventory group name"),
+        _('use letters, digits and "_", starting with a letter, e.g. "%(example)s"',
+          example="unit_norr"),
     )
 
 
@@ -186,15 +209,15 @@ def right_problem(value: str):
     if len(parts) == 3 and all(p.strip() for p in parts):
         return None
     return (
-        "is not a right (hsaCommissionRight)",
-        'write aktivitet;informationstyp;omfång, e.g. "Läsa;alla;SJF"',
+        _("is not a right of a medarbetaruppdrag: it must have three parts separated by \";\""),
+        _('write aktivitet;informationstyp;omfång, e.g. "%(example)s"', example="Läsa;alla;SJF"),
     )
 
 
 def no_semicolon_problem(value: str):
     if ";" in value:
         return (
-            'must not contain ";"',
-            "the directory stores specialities as legkod;specialitetskod;klartext",
+            _('must not contain ";"'),
+            _("the directory stores specialities as legkod;specialitetskod;klartext"),
         )
     return None

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from ..i18n.core import _
+
 # C0 controls (tab, LF and CR included), DEL, C1 controls, line and paragraph separator.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
@@ -77,10 +79,10 @@ def control_problem(text: str):
     if match is None:
         return None
     return (
-        f"contains the control character {char_name(match.group(0))} at position "
-        f"{match.start() + 1}; a value must be one line of plain text",
-        "remove it: tabs, line breaks and other control characters are not allowed in any "
-        "value (in a plan or a change request they would read as extra lines)",
+        _("contains the control character %(char)s at position %(position)s; a value must be "
+          "one line of plain text", char=char_name(match.group(0)), position=match.start() + 1),
+        _("remove it: tabs, line breaks and other control characters are not allowed in any "
+          "value (in a plan or a change request they would read as extra lines)"),
     )
 
 
@@ -92,10 +94,16 @@ def invisible_warning(text: str):
     match = BIDI.search(text) or ZERO_WIDTH.search(text)
     if match is None:
         return None
-    kind = "bidirectional override" if BIDI.match(match.group(0)) else "zero-width character"
+    if BIDI.match(match.group(0)):
+        message = _("contains the invisible bidirectional override %(char)s at position "
+                    "%(position)s; the name would look different from what is stored",
+                    char=char_name(match.group(0)), position=match.start() + 1)
+    else:
+        message = _("contains the invisible zero-width character %(char)s at position "
+                    "%(position)s; the name would look different from what is stored",
+                    char=char_name(match.group(0)), position=match.start() + 1)
     return (
-        f"contains the invisible {kind} {char_name(match.group(0))} at position "
-        f"{match.start() + 1}; the name would look different from what is stored",
-        "retype the name; such characters usually come from copying text from a web page "
-        "or a PDF",
+        message,
+        _("retype the name; such characters usually come from copying text from a web page "
+          "or a PDF"),
     )

@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 import yaml
 
+from ..i18n.core import N_, _
 from . import rules
 from .crosscheck import (
     Entry,
@@ -75,12 +76,12 @@ STR, NULL, BOOL, INT, FLOAT, TIMESTAMP = (
     _T + "timestamp",
 )
 _KIND = {
-    STR: "text",
-    NULL: "empty (null)",
-    BOOL: "a yes/no value",
-    INT: "a number",
-    FLOAT: "a number",
-    TIMESTAMP: "a date",
+    STR: N_("text"),
+    NULL: N_("empty (null)"),
+    BOOL: N_("a yes/no value"),
+    INT: N_("a number"),
+    FLOAT: N_("a number"),
+    TIMESTAMP: N_("a date"),
 }
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -149,16 +150,25 @@ KEY_ALIASES = {
 }
 
 HINTS = {
-    "hsa_id": f'the HSA-id, e.g. "{rules.HSA_ID_EXAMPLE}"',
-    "name": "the name as it should appear in HSA",
-    "given_name": "the förnamn",
-    "surname": "the efternamn",
-    "org_no": 'the organisationsnummer, e.g. "559912-3451"',
-    "email": "the unit's e-postadress, e.g. vard@example.se; Webcert requires it",
-    "workplace_codes": 'a list of arbetsplatskoder, e.g. ["1234567"]; Webcert requires one',
-    "unit": "the HSA-id of a unit in the description",
-    "purpose": f'the ändamål, usually "{CARE_PURPOSE}"',
+    "hsa_id": N_('write the HSA-id, e.g. "%(example)s"'),
+    "name": N_("write the name as it should appear in HSA"),
+    "given_name": N_("write the förnamn"),
+    "surname": N_("write the efternamn"),
+    "org_no": N_('write the organisationsnummer, e.g. "559912-3451"'),
+    "email": N_("write the unit's e-postadress, e.g. vard@example.se; Webcert requires it"),
+    "workplace_codes": N_('write a list of arbetsplatskoder, e.g. ["1234567"]; Webcert requires '
+                          "one"),
+    "unit": N_("write the HSA-id of a unit in the description"),
+    "purpose": N_('write the ändamål, usually "%(purpose)s"'),
 }
+
+
+def _hint(key: str) -> str:
+    """The hint of ``key`` (HINTS) in the current language, or ""."""
+    msgid = HINTS.get(key)
+    if msgid is None:
+        return ""
+    return _(msgid, example=rules.HSA_ID_EXAMPLE, purpose=CARE_PURPOSE)
 
 
 class _Ctx:
@@ -196,10 +206,24 @@ def _nfc(text: str) -> str:
 
 def _shape(node) -> str:
     if isinstance(node, yaml.SequenceNode):
-        return "a list"
+        return _("a list")
     if isinstance(node, yaml.MappingNode):
-        return "a mapping (key: value)"
-    return _KIND.get(node.tag, "a value")
+        return _("a mapping (key: value)")
+    return _(_KIND.get(node.tag, N_("a value")))
+
+
+# What a mapping of the description describes ("write ... as key: value lines").
+_WHAT = {
+    "file": N_("the file"),
+    "provider": N_("the provider"),
+    "onboarding": N_("the onboarding status"),
+    "unit": N_("a unit"),
+    "person": N_("a person"),
+    "speciality": N_("a speciality"),
+    "position": N_("a position"),
+    "siths": N_("the SITHS identity"),
+    "commission": N_("a commission"),
+}
 
 
 # ---------------------------------------------------------------- mappings and scalars
@@ -215,8 +239,9 @@ def _fields(ctx: _Ctx, node, path: str, allowed: tuple[str, ...], what: str) -> 
             node,
             path,
             value,
-            f"is {_shape(node)}, must be a mapping",
-            f"write {what} as key: value lines, e.g. {allowed[0]}: ...",
+            _("is %(shape)s, must be a mapping", shape=_shape(node)),
+            _("write %(what)s as key: value lines, e.g. %(key)s: ...", what=_(_WHAT[what]),
+              key=allowed[0]),
         )
         return None
     result: dict[str, yaml.Node] = {}
@@ -227,8 +252,8 @@ def _fields(ctx: _Ctx, node, path: str, allowed: tuple[str, ...], what: str) -> 
                 key_node,
                 path,
                 None,
-                "has a key that is not a plain name (merge keys '<<' are not supported)",
-                "write each key out",
+                _("has a key that is not a plain name (merge keys '<<' are not supported)"),
+                _("write each key out"),
             )
             continue
         key = _nfc(key_node.value)
@@ -237,8 +262,9 @@ def _fields(ctx: _Ctx, node, path: str, allowed: tuple[str, ...], what: str) -> 
                 key_node,
                 f"{path}.{key}" if path else key,
                 None,
-                f"appears twice in the same mapping (first on line {_line(lines[key])})",
-                "keep one: YAML would silently keep only the last one",
+                _("appears twice in the same mapping (first on line %(line)s)",
+                  line=_line(lines[key])),
+                _("keep one: YAML would silently keep only the last one"),
             )
             continue
         lines[key] = key_node
@@ -246,9 +272,14 @@ def _fields(ctx: _Ctx, node, path: str, allowed: tuple[str, ...], what: str) -> 
             guess = KEY_ALIASES.get(key.casefold())
             if guess not in allowed:
                 guess = rules.did_you_mean(key, allowed)
-            hint = f'did you mean "{guess}"?' if guess else ""
-            hint += (" " if hint else "") + "Allowed keys: " + ", ".join(allowed)
-            ctx.error(key_node, f"{path}.{key}" if path else key, None, "is not a known key", hint)
+            allowed_text = ", ".join(allowed)
+            if guess:
+                hint = _('did you mean "%(guess)s"? Allowed keys: %(keys)s', guess=guess,
+                         keys=allowed_text)
+            else:
+                hint = _("Allowed keys: %(keys)s", keys=allowed_text)
+            ctx.error(key_node, f"{path}.{key}" if path else key, None, _("is not a known key"),
+                      hint)
             continue
         result[key] = value_node
     return result
@@ -268,18 +299,19 @@ def _foreign_tag(ctx, node, path) -> bool:
             node,
             path,
             None,
-            "is a vault-encrypted value (!vault); vault-encrypted values are not supported "
-            "in the description",
-            "write the value as plain text: the description holds names and codes, not "
-            "secrets (keep passwords in the inventory, encrypted with ansible-vault)",
+            _("is a vault-encrypted value (!vault); vault-encrypted values are not supported "
+              "in the description"),
+            _("write the value as plain text: the description holds names and codes, not "
+              "secrets (keep passwords in the inventory, encrypted with ansible-vault)"),
         )
     else:
         ctx.error(
             node,
             path,
             None,
-            f"has the YAML tag {excerpt(tag, 40)}, which the description does not use",
-            "remove the tag and write the value as plain text",
+            _("has the YAML tag %(tag)s, which the description does not use",
+              tag=excerpt(tag, 40)),
+            _("remove the tag and write the value as plain text"),
         )
     return True
 
@@ -299,10 +331,11 @@ def _scalar_text(ctx, node, path, *, allow_number=False, hint="") -> str | None:
             return None
         if _foreign_tag(ctx, node, path):
             return None
-        fix = f'put it in quotes: "{excerpt(node.value, 40)}"'
-        ctx.error(node, path, node.value, f"is {_shape(node)}, not text", fix)
+        fix = _('put it in quotes: "%(value)s"', value=excerpt(node.value, 40))
+        ctx.error(node, path, node.value, _("is %(shape)s, not text", shape=_shape(node)), fix)
         return None
-    ctx.error(node, path, None, f"is {_shape(node)}, must be a single value", hint)
+    ctx.error(node, path, None, _("is %(shape)s, must be a single value", shape=_shape(node)),
+              hint)
     return None
 
 
@@ -339,18 +372,17 @@ def _text(ctx, fields, key, path, owner, *, required=False, code=False, check=No
                 return text
             ctx.error(node, f"{path}.{key}", text, *problem)
             return None
-    full = f"{path}.{key}"
-    hint = HINTS.get(key, "")
     if node is None:
         if required:
-            ctx.error(owner, full, None, "is missing", hint)
+            ctx.error(owner, f"{path}.{key}", None, _("is missing"), _hint(key))
         return None
-    text = _scalar_text(ctx, node, full, allow_number=code, hint=hint)
+    full = f"{path}.{key}"
+    text = _scalar_text(ctx, node, full, allow_number=code, hint=_hint(key))
     if text is None or not text.strip():
         if _null_word(ctx, node, full, required):
             return None
         if required and (text is not None or _is_null(node)):
-            ctx.error(node, full, None, "is empty", hint)
+            ctx.error(node, full, None, _("is empty"), _hint(key))
         return None
     if check:
         problem = check(text)
@@ -373,23 +405,15 @@ def _null_word(ctx, node, path, required) -> bool:
     word = node.value
     if not required and word in ("null", "~"):
         return False
+    message = _("is empty: YAML reads the unquoted word %(word)s as no value (null), not as "
+                "text", word=word)
     if required:
-        ctx.error(
-            node,
-            path,
-            None,
-            f"is empty: YAML reads the unquoted word {word} as no value (null), not as text",
-            f'if {word} is the text, put it in quotes: "{word}"',
-        )
+        ctx.error(node, path, None, message,
+                  _('if %(word)s is the text, put it in quotes: "%(word)s"', word=word))
     else:
-        ctx.warn(
-            node,
-            path,
-            None,
-            f"is empty: YAML reads the unquoted word {word} as no value (null), not as text",
-            f'if {word} is the text, put it in quotes: "{word}"; for no value, write null '
-            "or leave the key out",
-        )
+        ctx.warn(node, path, None, message,
+                 _('if %(word)s is the text, put it in quotes: "%(word)s"; for no value, write '
+                   "null or leave the key out", word=word))
     return True
 
 
@@ -427,8 +451,8 @@ def _bool(ctx, fields, key, path, default: bool) -> bool:
         node,
         f"{path}.{key}",
         value,
-        f"is {_shape(node)}, must be true or false",
-        "write true or false",
+        _("is %(shape)s, must be true or false", shape=_shape(node)),
+        _("write true or false"),
     )
     return default
 
@@ -438,7 +462,7 @@ def _date(ctx, fields, key, path):
     full = f"{path}.{key}"
     if node is None or _is_null(node):
         return None
-    hint = "write the date as YYYY-MM-DD, e.g. 2026-01-31"
+    hint = _("write the date as YYYY-MM-DD, e.g. %(example)s", example="2026-01-31")
     if _foreign_tag(ctx, node, full):
         return None
     if isinstance(node, yaml.ScalarNode) and node.tag in (TIMESTAMP, STR):
@@ -447,7 +471,7 @@ def _date(ctx, fields, key, path):
             try:
                 return date.fromisoformat(text)
             except ValueError:
-                ctx.error(node, full, text, "is not a real calendar date", hint)
+                ctx.error(node, full, text, _("is not a real calendar date"), hint)
                 return None
         if node.tag == TIMESTAMP:
             try:
@@ -455,13 +479,18 @@ def _date(ctx, fields, key, path):
             except (ValueError, TypeError):
                 value = None
             if isinstance(value, datetime):
-                ctx.error(node, full, text, "has a time of day, must be a date only", hint)
+                ctx.error(node, full, text, _("has a time of day, must be a date only"), hint)
                 return None
-        ctx.error(node, full, text, "is not a date", hint)
+        ctx.error(node, full, text, _("is not a date"), hint)
         return None
     value = node.value if isinstance(node, yaml.ScalarNode) else None
-    ctx.error(node, full, value, f"is {_shape(node)}, must be a date", hint)
+    ctx.error(node, full, value, _("is %(shape)s, must be a date", shape=_shape(node)), hint)
     return None
+
+
+def _example(example: str) -> str:
+    """An example of a list: YAML as it is, or a description marked with N_ (translated)."""
+    return _(example)
 
 
 def _items(ctx, fields, key, path, example: str) -> list[tuple[str, yaml.Node]]:
@@ -471,7 +500,8 @@ def _items(ctx, fields, key, path, example: str) -> list[tuple[str, yaml.Node]]:
         return []
     if not isinstance(node, yaml.SequenceNode):
         value = node.value if isinstance(node, yaml.ScalarNode) else None
-        ctx.error(node, full, value, f"is {_shape(node)}, must be a list", f"write it as {example}")
+        ctx.error(node, full, value, _("is %(shape)s, must be a list", shape=_shape(node)),
+                  _("write it as %(example)s", example=_example(example)))
         return []
     return [(f"{full}[{i}]", item) for i, item in enumerate(node.value)]
 
@@ -485,10 +515,11 @@ def _text_list(ctx, fields, key, path, example, *, code=False, check=None) -> li
             return fast
     values = []
     for item_path, item in _items(ctx, fields, key, path, example):
-        text = _scalar_text(ctx, item, item_path, allow_number=code, hint=f"write it as {example}")
+        hint = _("write it as %(example)s", example=_example(example))
+        text = _scalar_text(ctx, item, item_path, allow_number=code, hint=hint)
         if text is None:
             if _is_null(item):
-                ctx.error(item, item_path, None, "is empty", f"write it as {example}")
+                ctx.error(item, item_path, None, _("is empty"), hint)
             continue
         problem = check(text) if check else None
         if problem:
@@ -503,23 +534,23 @@ def _text_list(ctx, fields, key, path, example, *, code=False, check=None) -> li
 
 def _convert_file(ctx: _Ctx, root) -> bool:
     """Convert one file's objects into ctx; False when the file is not a mapping at all."""
-    top = _fields(ctx, root, "", TOP_KEYS, "the file")
+    top = _fields(ctx, root, "", TOP_KEYS, "file")
     if top is None:
         return False
     if "provider" in top:
         _provider(ctx, top["provider"])
-    for path, node in _items(ctx, top, "units", "", "a list of units (- hsa_id: ...)"):
+    for path, node in _items(ctx, top, "units", "", N_("a list of units (- hsa_id: ...)")):
         _unit(ctx, node, path)
-    for path, node in _items(ctx, top, "people", "", "a list of people (- hsa_id: ...)"):
+    for path, node in _items(ctx, top, "people", "", N_("a list of people (- hsa_id: ...)")):
         _person(ctx, node, path)
-    for path, node in _items(ctx, top, "commissions", "", "a list of commissions"):
+    for path, node in _items(ctx, top, "commissions", "", N_("a list of commissions")):
         _commission(ctx, node, path)
     return True
 
 
 def _provider(ctx: _Ctx, node) -> None:
     path = "provider"
-    f = _fields(ctx, node, path, PROVIDER_KEYS, "the provider")
+    f = _fields(ctx, node, path, PROVIDER_KEYS, "provider")
     if f is None:
         return
     hsa_id = _hsa_id(ctx, f, "hsa_id", path, node, required=True)
@@ -532,7 +563,7 @@ def _provider(ctx: _Ctx, node) -> None:
     ob_node = f.get("onboarding")
     if ob_node is not None and not _is_null(ob_node):
         ob_path = f"{path}.onboarding"
-        ob = _fields(ctx, ob_node, ob_path, ONBOARDING_KEYS, "the onboarding status")
+        ob = _fields(ctx, ob_node, ob_path, ONBOARDING_KEYS, "onboarding")
         if ob is not None:
             onboarding = Onboarding(
                 registration_sent=_date(ctx, ob, "registration_sent", ob_path),
@@ -555,7 +586,7 @@ def _ref(ctx, fields, key, path, owner, *, required=False) -> Ref | None:
 
 
 def _unit(ctx: _Ctx, node, path: str) -> None:
-    f = _fields(ctx, node, path, UNIT_KEYS, "a unit")
+    f = _fields(ctx, node, path, UNIT_KEYS, "unit")
     if f is None:
         return
     hsa_id = _hsa_id(ctx, f, "hsa_id", path, node, required=True)
@@ -574,7 +605,8 @@ def _unit(ctx: _Ctx, node, path: str) -> None:
     if codes_node is None or _is_null(codes_node) or codes_node.value == []:
         where = codes_node if codes_node is not None else node
         ctx.error(
-            where, f"{path}.workplace_codes", None, "is missing or empty", HINTS["workplace_codes"]
+            where, f"{path}.workplace_codes", None, _("is missing or empty"),
+            _hint("workplace_codes")
         )
     for index, code in enumerate(codes):
         warning = rules.workplace_code_warning(code)
@@ -594,7 +626,7 @@ def _unit(ctx: _Ctx, node, path: str) -> None:
 
 
 def _speciality(ctx, node, path) -> Speciality | None:
-    f = _fields(ctx, node, path, SPECIALITY_KEYS, "a speciality")
+    f = _fields(ctx, node, path, SPECIALITY_KEYS, "speciality")
     if f is None:
         return None
     code = _text(
@@ -606,21 +638,22 @@ def _speciality(ctx, node, path) -> Speciality | None:
 
 
 def _position(ctx, node, path) -> Position | None:
-    f = _fields(ctx, node, path, POSITION_KEYS, "a position")
+    f = _fields(ctx, node, path, POSITION_KEYS, "position")
     if f is None:
         return None
     code = _text(ctx, f, "code", path, node, code=True, check=rules.position_code_problem)
     name = _text(ctx, f, "name", path, node)
     if "code" not in f and "name" not in f:
         ctx.error(
-            node, path, None, "has neither code nor name", 'e.g. {code: "204010", name: AT-läkare}'
+            node, path, None, _("has neither code nor name"),
+            _("write the befattning as %(example)s", example='{code: "204010", name: AT-läkare}')
         )
         return None
     return Position(code, name)
 
 
 def _person(ctx: _Ctx, node, path: str) -> None:
-    f = _fields(ctx, node, path, PERSON_KEYS, "a person")
+    f = _fields(ctx, node, path, PERSON_KEYS, "person")
     if f is None:
         return
     hsa_id = _hsa_id(ctx, f, "hsa_id", path, node, required=True)
@@ -633,13 +666,17 @@ def _person(ctx: _Ctx, node, path: str) -> None:
     for index, title in enumerate(titles):
         if title not in rules.KNOWN_TITLES:
             guess = rules.did_you_mean(title, rules.KNOWN_TITLES)
-            hint = f'did you mean "{guess}"? ' if guess else ""
+            if guess:
+                hint = _('did you mean "%(guess)s"? Webcert compares titles exactly, e.g. '
+                         "Läkare, Sjuksköterska", guess=guess)
+            else:
+                hint = _("Webcert compares titles exactly, e.g. Läkare, Sjuksköterska")
             ctx.warn(
                 f["titles"].value[index],
                 f"{path}.titles[{index}]",
                 title,
-                "is not a legitimerad yrkesgrupp as HSA writes it",
-                hint + "Webcert compares titles exactly, e.g. Läkare, Sjuksköterska",
+                _("is not a legitimerad yrkesgrupp as HSA writes it"),
+                hint,
             )
     prescriber = _text(
         ctx, f, "prescriber_code", path, node, code=True, check=rules.prescriber_code_problem
@@ -669,7 +706,7 @@ def _person(ctx: _Ctx, node, path: str) -> None:
     siths = None
     siths_node = f.get("siths")
     if siths_node is not None and not _is_null(siths_node):
-        s = _fields(ctx, siths_node, f"{path}.siths", SITHS_KEYS, "the SITHS identity")
+        s = _fields(ctx, siths_node, f"{path}.siths", SITHS_KEYS, "siths")
         if s is not None:
             siths = SithsIdentity(
                 _text(ctx, s, "card_number", f"{path}.siths", siths_node, code=True),
@@ -685,17 +722,17 @@ def _person(ctx: _Ctx, node, path: str) -> None:
                 role_node,
                 f"{path}.expected_role",
                 role_text,
-                "is not a Webcert role",
-                "use one of: " + ", ".join(v.lower() for v in ROLE_LABELS.values()),
+                _("is not a Webcert role"),
+                _("use one of: %(roles)s", roles=", ".join(v.lower() for v in ROLE_LABELS.values())),
             )
     if "Läkare" in titles and prescriber is None and not groups and "prescriber_code" not in f:
         ctx.warn(
             f["titles"],
             f"{path}.prescriber_code",
             None,
-            "is missing: this person has the title Läkare but no förskrivarkod",
-            "add the förskrivarkod from Socialstyrelsen (prescriber_code: \"1234567\"); an "
-            "AT-läkare without one uses a gruppförskrivarkod (group_prescriber_codes)",
+            _("is missing: this person has the title Läkare but no förskrivarkod"),
+            _('add the förskrivarkod from Socialstyrelsen (prescriber_code: "1234567"); an '
+              "AT-läkare without one uses a gruppförskrivarkod (group_prescriber_codes)"),
         )
     origin = Origin(ctx.file, _line(node))
     person = Person(
@@ -727,28 +764,29 @@ def _check_expected_role(ctx, person: Person, role_node, path) -> None:
     decision = resolve_role(person.titles, person.position_codes, person.group_prescriber_codes)
     if decision.role == person.expected_role:
         return
-    hint = f"Webcert decides: {decision.reason}"
+    hint = _("Webcert decides: %(reason)s", reason=decision.reason)
     if person.expected_role == "LAKARE":
-        hint = (
+        hint = _(
             "add the title Läkare, or befattningskod 204010 (AT) / 203020 (BT), or "
             "203090 with gruppförskrivarkod 9300005/9400003, or 204090 with 9100009/9200007"
         )
         for position, pairs in POSITION_GROUP_PAIRS.items():
             if position in person.position_codes:
-                codes = " or ".join(pairs)
-                hint = f"befattningskod {position} needs gruppförskrivarkod {codes}"
+                codes = _(" or ").join(pairs)
+                hint = _("befattningskod %(position)s needs gruppförskrivarkod %(codes)s",
+                         position=position, codes=codes)
     ctx.warn(
         role_node,
         path,
         ROLE_LABELS[person.expected_role].lower(),
-        f"is expected, but Webcert will make this person {ROLE_LABELS[decision.role].lower()} "
-        f"({decision.reason})",
+        _("is expected, but Webcert will make this person %(role)s (%(reason)s)",
+          role=ROLE_LABELS[decision.role].lower(), reason=decision.reason),
         hint,
     )
 
 
 def _commission(ctx: _Ctx, node, path: str) -> None:
-    f = _fields(ctx, node, path, COMMISSION_KEYS, "a commission")
+    f = _fields(ctx, node, path, COMMISSION_KEYS, "commission")
     if f is None:
         return
     hsa_id = _hsa_id(ctx, f, "hsa_id", path, node, required=True)
@@ -764,15 +802,15 @@ def _commission(ctx: _Ctx, node, path: str) -> None:
                 f["purpose"],
                 f"{path}.purpose",
                 purpose,
-                "looks like a misspelling: Webcert only counts the exact purpose",
-                f'write "{CARE_PURPOSE}"',
+                _("looks like a misspelling: Webcert only counts the exact purpose"),
+                _('write "%(purpose)s"', purpose=CARE_PURPOSE),
             )
     rights = _text_list(ctx, f, "rights", path, '["Läsa;alla;SJF"]', check=rules.right_problem)
     members = []
     refs = []
     seen: dict[str, int] = {}
     for index, (item_path, item) in enumerate(_items(ctx, f, "members", path, "[SE...-P0001]")):
-        text = _scalar_text(ctx, item, item_path, hint="the member's HSA-id")
+        text = _scalar_text(ctx, item, item_path, hint=_("write the member's HSA-id"))
         if text is None:
             continue
         if text in seen:
@@ -780,8 +818,8 @@ def _commission(ctx: _Ctx, node, path: str) -> None:
                 item,
                 item_path,
                 text,
-                f"is listed twice (also {path}.members[{seen[text]}])",
-                "list each member once",
+                _("is listed twice (also %(other)s)", other=path + ".members[" + str(seen[text]) + "]"),
+                _("list each member once"),
             )
             continue
         seen[text] = index
@@ -794,17 +832,17 @@ def _commission(ctx: _Ctx, node, path: str) -> None:
             f["valid_to"],
             f"{path}.valid_to",
             valid_to,
-            f"is before valid_from ({valid_from.isoformat()})",
-            "valid_from must be on or before valid_to",
+            _("is before valid_from (%(date)s)", date=valid_from.isoformat()),
+            _("valid_from must be on or before valid_to"),
         )
     if valid_to and valid_to < date.today():
         ctx.warn(
             f["valid_to"],
             f"{path}.valid_to",
             valid_to,
-            "is in the past: the commission has ended, and Webcert does not let its members "
-            "in through it",
-            "give it a new end date (valid_to), or add a new commission for the members",
+            _("is in the past: the commission has ended, and Webcert does not let its members "
+              "in through it"),
+            _("give it a new end date (valid_to), or add a new commission for the members"),
         )
     origin = Origin(ctx.file, _line(node))
     commission = Commission(
@@ -844,25 +882,25 @@ def load_and_validate(path: str, strict_ids: bool = True, follow_symlinks: bool 
 
 _REFUSED = {
     (OUTSIDE, False): (
-        "is a link to a file outside the description folder; it was not read",
-        "copy the file into the description folder (links are easy to miss in a review); "
-        "to follow links on purpose, set hsa_follow_symlinks: true and list the folder it "
-        "points into in hsa_symlink_roots",
+        N_("is a link to a file outside the description folder; it was not read"),
+        N_("copy the file into the description folder (links are easy to miss in a review); "
+           "to follow links on purpose, set hsa_follow_symlinks: true and list the folder it "
+           "points into in hsa_symlink_roots"),
     ),
     (OUTSIDE, True): (
-        "is a link to a folder outside the description folder; it was not read",
-        "move the files into the description folder (links are easy to miss in a review); "
-        "to follow links on purpose, set hsa_follow_symlinks: true and list the folder it "
-        "points into in hsa_symlink_roots",
+        N_("is a link to a folder outside the description folder; it was not read"),
+        N_("move the files into the description folder (links are easy to miss in a review); "
+           "to follow links on purpose, set hsa_follow_symlinks: true and list the folder it "
+           "points into in hsa_symlink_roots"),
     ),
     (NOT_A_FILE, False): (
-        "is not a regular file (a pipe, socket or device); it was not read",
-        "replace it with an ordinary YAML file",
+        N_("is not a regular file (a pipe, socket or device); it was not read"),
+        N_("replace it with an ordinary YAML file"),
     ),
     (LOOP, True): (
-        "is a link to a folder inside the description; its files are read where they are, "
-        "not a second time through the link",
-        "remove the link",
+        N_("is a link to a folder inside the description; its files are read where they are, "
+           "not a second time through the link"),
+        N_("remove the link"),
     ),
 }
 
@@ -874,7 +912,7 @@ def _refused(findings, refused) -> bool:
         message, hint = _REFUSED[(entry.reason, entry.folder)]
         severity = WARNING if entry.reason == LOOP else ERROR
         error = error or severity == ERROR
-        add_finding(findings, severity, entry.shown, 0, "", None, message, hint)
+        add_finding(findings, severity, entry.shown, 0, "", None, _(message), _(hint))
     return error
 
 
@@ -893,8 +931,8 @@ def _load(path: str, strict_ids: bool, follow_symlinks=False, symlink_roots=()) 
                 0,
                 "",
                 None,
-                "is a folder with no .yml or .yaml files",
-                "point hsa_provider_path at the folder or file holding the description",
+                _("is a folder with no .yml or .yaml files"),
+                _("point hsa_provider_path at the folder or file holding the description"),
             )
             return LoadResult(None, findings)
     elif os.path.isfile(path):
@@ -908,8 +946,8 @@ def _load(path: str, strict_ids: bool, follow_symlinks=False, symlink_roots=()) 
             0,
             "",
             None,
-            "does not exist",
-            "point hsa_provider_path at a YAML file or a folder of YAML files",
+            _("does not exist"),
+            _("point hsa_provider_path at a YAML file or a folder of YAML files"),
         )
         return LoadResult(None, findings)
 
@@ -931,10 +969,10 @@ def _load(path: str, strict_ids: bool, follow_symlinks=False, symlink_roots=()) 
                 0,
                 "",
                 None,
-                "is empty",
-                "write the description in it (provider, units, people, commissions)"
+                _("is empty"),
+                _("write the description in it (provider, units, people, commissions)")
                 if only
-                else "it is ignored; add content or delete the file",
+                else _("it is ignored; add content or delete the file"),
             )
         if doc.root is None:
             continue

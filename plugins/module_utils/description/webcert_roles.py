@@ -19,6 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from ..i18n.core import _
+
 ROLES = ("LAKARE", "TANDLAKARE", "BARNMORSKA", "SJUKSKOTERSKA", "VARDADMINISTRATOR")
 
 # How Webcert writes each role in its user interface.
@@ -58,6 +60,10 @@ def _nfc(values) -> tuple[str, ...]:
     return tuple(unicodedata.normalize("NFC", str(v)) for v in values or ())
 
 
+def _title_reason(title: str) -> str:
+    return _('legitimerad yrkesgrupp "%(title)s"', title=title)
+
+
 def resolve_role(titles, position_codes, group_prescriber_codes) -> RoleDecision:
     """Return the Webcert role for a person's titles, position codes and group codes."""
     titles = _nfc(titles)
@@ -65,12 +71,13 @@ def resolve_role(titles, position_codes, group_prescriber_codes) -> RoleDecision
     groups = _nfc(group_prescriber_codes)
 
     if TITLE_LAKARE in titles:
-        return RoleDecision("LAKARE", "title", 'legitimerad yrkesgrupp "Läkare"')
+        return RoleDecision("LAKARE", "title", _title_reason(TITLE_LAKARE))
     if TITLE_TANDLAKARE in titles:
-        return RoleDecision("TANDLAKARE", "title", 'legitimerad yrkesgrupp "Tandläkare"')
+        return RoleDecision("TANDLAKARE", "title", _title_reason(TITLE_TANDLAKARE))
     for code, label in ((POSITION_AT, "AT-läkare"), (POSITION_BT, "BT-läkare")):
         if code in positions:
-            return RoleDecision("LAKARE", "position", f"befattningskod {code} ({label})")
+            return RoleDecision("LAKARE", "position",
+                                _("befattningskod %(code)s (%(label)s)", code=code, label=label))
     for position, pairs in POSITION_GROUP_PAIRS.items():
         if position not in positions:
             continue
@@ -79,17 +86,18 @@ def resolve_role(titles, position_codes, group_prescriber_codes) -> RoleDecision
                 return RoleDecision(
                     "LAKARE",
                     "position+group_code",
-                    f"befattningskod {position} with gruppförskrivarkod {group} ({label})",
+                    _("befattningskod %(position)s with gruppförskrivarkod %(group)s (%(label)s)",
+                      position=position, group=group, label=label),
                 )
     if TITLE_BARNMORSKA in titles:
-        return RoleDecision("BARNMORSKA", "title", 'legitimerad yrkesgrupp "Barnmorska"')
+        return RoleDecision("BARNMORSKA", "title", _title_reason(TITLE_BARNMORSKA))
     if TITLE_SJUKSKOTERSKA in titles:
-        return RoleDecision("SJUKSKOTERSKA", "title", 'legitimerad yrkesgrupp "Sjuksköterska"')
+        return RoleDecision("SJUKSKOTERSKA", "title", _title_reason(TITLE_SJUKSKOTERSKA))
     return RoleDecision(
         "VARDADMINISTRATOR",
         "default",
-        "no doctor, dentist, midwife or nurse title and no befattningskod "
-        "or gruppförskrivarkod that Webcert treats as a doctor",
+        _("no doctor, dentist, midwife or nurse title and no befattningskod "
+          "or gruppförskrivarkod that Webcert treats as a doctor"),
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from ..i18n.core import _
 from .model import (
     ERROR,
     Finding,
@@ -104,22 +105,25 @@ def read_yaml_file(path: str, display: str) -> YamlDoc:
             _error(
                 doc,
                 0,
-                f"file is {_size(size)}, more than the {_size(MAX_FILE_BYTES)} "
-                "a description file may have",
-                "split it into a folder of smaller files, e.g. one per unit",
+                _("file is %(size)s, more than the %(max)s a description file may have",
+                  size=_size(size), max=_size(MAX_FILE_BYTES)),
+                _("split it into a folder of smaller files, e.g. one per unit"),
             )
             return doc
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        _error(doc, 0, f"cannot be read: {exc.strerror or exc}", "check the path and permissions")
+        _error(doc, 0, _("cannot be read: %(reason)s", reason=exc.strerror or exc),
+               _("check the path and permissions"))
         return doc
     doc.data = data
     return read_yaml_bytes(data, display, doc)
 
 
 def _size(count: int) -> str:
-    return f"{count / 1048576:.1f} MB" if count >= 104858 else f"{count:,} bytes"
+    if count >= 104858:
+        return _("%(size)s MB", size=format(count / 1048576, ".1f"))
+    return _("%(size)s bytes", size=format(count, ","))
 
 
 def _line_of(text: str, pos: int) -> int:
@@ -129,7 +133,8 @@ def _line_of(text: str, pos: int) -> int:
 def read_yaml_bytes(data: bytes, display: str, doc: YamlDoc | None = None) -> YamlDoc:
     doc = doc or YamlDoc(display)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        _error(doc, 1, "file is saved as UTF-16", "save it as UTF-8 (in Notepad: Save as > UTF-8)")
+        _error(doc, 1, _("file is saved as UTF-16"),
+               _("save it as UTF-8 (in Notepad: Save as > UTF-8)"))
         return doc
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
@@ -140,8 +145,9 @@ def read_yaml_bytes(data: bytes, display: str, doc: YamlDoc | None = None) -> Ya
         _error(
             doc,
             line,
-            f"byte {exc.start} (0x{data[exc.start]:02x}) is not valid UTF-8",
-            "save the file as UTF-8; it was probably saved as Windows-1252/Latin-1",
+            _("byte %(offset)s (%(byte)s) is not valid UTF-8", offset=exc.start,
+              byte="0x" + format(data[exc.start], "02x")),
+            _("save the file as UTF-8; it was probably saved as Windows-1252/Latin-1"),
         )
         return doc
     if not text.strip():
@@ -156,7 +162,8 @@ def read_yaml_bytes(data: bytes, display: str, doc: YamlDoc | None = None) -> Ya
         _syntax_error(doc, text, exc)
         return doc
     except yaml.YAMLError as exc:
-        _error(doc, 0, f"is not valid YAML: {excerpt(str(exc), 200)}", "check the syntax")
+        _error(doc, 0, _("is not valid YAML: %(problem)s", problem=excerpt(str(exc), 200)),
+               _("check the syntax"))
         return doc
     finally:
         loader.dispose()
@@ -180,8 +187,9 @@ def _check_control(doc: YamlDoc, text: str) -> bool:
         _error(
             doc,
             line,
-            f"control character {control_name(match.group(0))} at column {column} is not allowed",
-            "remove it; the file must be plain UTF-8 text",
+            _("control character %(char)s at column %(column)s is not allowed",
+              char=control_name(match.group(0)), column=column),
+            _("remove it; the file must be plain UTF-8 text"),
         )
     return found
 
@@ -203,32 +211,32 @@ def _syntax_error(doc: YamlDoc, text: str, exc: yaml.MarkedYAMLError) -> None:
         _error(
             doc,
             number,
-            "a tab character is used for indentation",
-            "YAML allows only spaces for indentation: replace the tab with spaces "
-            "(set your editor to insert spaces)",
+            _("a tab character is used for indentation"),
+            _("YAML allows only spaces for indentation: replace the tab with spaces "
+              "(set your editor to insert spaces)"),
         )
-    problem = exc.problem or "invalid YAML"
+    problem = exc.problem or _("invalid YAML")
     if tabs and ("\\t" in problem or "tab" in problem):
         return
     context = f"; {exc.context}" if exc.context else ""
     if exc.context_mark and exc.context_mark is not mark:
-        context += f" on line {exc.context_mark.line + 1}"
+        context += " " + _("on line %(line)s", line=exc.context_mark.line + 1)
     if mark:
-        problem += f" at column {mark.column + 1}"
+        problem += " " + _("at column %(column)s", column=mark.column + 1)
     if "expected a single document" in (exc.context or ""):
         _error(
             doc,
             line,
-            "holds more than one YAML document (a second '---')",
-            "keep one document per file; split it into several files in the folder",
+            _("holds more than one YAML document (a second '---')"),
+            _("keep one document per file; split it into several files in the folder"),
         )
         return
     _error(
         doc,
         line,
-        f"YAML syntax error: {problem}{context}",
-        "check indentation (spaces only, same depth for sibling keys), colons and quotes "
-        "on this line and the one above",
+        _("YAML syntax error: %(problem)s%(context)s", problem=problem, context=context),
+        _("check indentation (spaces only, same depth for sibling keys), colons and quotes "
+          "on this line and the one above"),
     )
 
 
@@ -261,8 +269,8 @@ def _check_aliases(doc: YamlDoc, root: yaml.Node) -> bool:
             _error(
                 doc,
                 node.start_mark.line + 1,
-                "an alias refers to a mapping or list that contains itself",
-                "remove the recursive alias (*name); write the values out",
+                _("an alias refers to a mapping or list that contains itself"),
+                _("remove the recursive alias (*name); write the values out"),
             )
             return False
         if key in seen:
@@ -284,9 +292,9 @@ def _check_aliases(doc: YamlDoc, root: yaml.Node) -> bool:
         _error(
             doc,
             line,
-            f"anchors and aliases (&name / *name) expand to more than {MAX_ALIAS_EXPANSION:,} "
-            "values",
-            "write the values out instead of nesting aliases",
+            _("anchors and aliases (&name / *name) expand to more than %(max)s values",
+              max=format(MAX_ALIAS_EXPANSION, ",")),
+            _("write the values out instead of nesting aliases"),
         )
         return False
     return True
