@@ -10,6 +10,7 @@ test_hsa_model_files.py.
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.descripti
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.description.presentation import (
     labelled,
 )
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.description_cache import (
+    DescriptionCache,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory.schema import (
     ALL_MANAGED,
 )
@@ -27,6 +31,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core
     current_language,
     use_language,
 )
+from ansible_collections.webcert_siths.onboarding.plugins.modules.hsa_reconcile import prepare
 from hsa_model_helpers import VALID, load_text, variant
 from test_hsa_model_rules import ERRORS
 
@@ -218,3 +223,24 @@ def test_a_folder_of_files_in_swedish(tmp_path):
 def test_the_valid_description_has_no_findings_in_either_language(tmp_path):
     for language in ("sv", "en"):
         assert _load(tmp_path / language, VALID, language).findings == []
+
+
+def test_hsa_reconcile_caches_the_findings_per_language(tmp_path):
+    """hsa_reconcile's prepare(): the findings are made in the module's language, and the
+    description cache answers a run in another language with a fresh, translated list."""
+    folder = tmp_path / "provider"
+    shutil.copytree(ROOT / "inventories" / "demo" / "provider", folder)
+    cache = DescriptionCache(str(tmp_path / "cache"))
+    p = {"provider_path": str(folder), "strict_ids": True, "follow_symlinks": False,
+         "symlink_roots": []}
+    runs = {}
+    for language in ("sv", "sv", "en"):
+        prepared, model, findings, errors = prepare({**p, "language": language}, "c=SE", cache)
+        assert errors == [] and prepared is not None
+        runs.setdefault(language, []).append((model is None, findings))
+    (made_sv, sv), (cached_sv, sv_again) = runs["sv"]
+    ((made_en, en),) = runs["en"]
+    assert (made_sv, cached_sv, made_en) == (False, True, False)  # read, cached, read
+    assert sv == sv_again and len(sv) == len(en) == 2
+    assert all(f.startswith("VARNING: ") for f in sv) and "har inget medarbetaruppdrag" in sv[0]
+    assert all(f.startswith("WARNING: ") for f in en) and "has no commission" in en[0]
