@@ -107,10 +107,11 @@ def test_server_stopped_mid_apply_then_restarted_converges(proxied, description)
     done = time.monotonic()
     assert proxy.fired.is_set() and first["failed"], first.get("apply")
     assert done - fired["at"] < 30  # bounded: retries with back-off, then a clear stop
-    assert "apply stopped at operation" in first["msg"] and "run again" in first["msg"]
+    assert "Körningen stoppade vid ändring" in first["msg"] and "Kör igen" in first["msg"]
     apply = first["apply"]
     assert apply["applied"] == AFTER, apply  # every answer that came back is counted
-    assert apply["failed"]["index"] == AFTER and "connection lost" in apply["failed"]["message"]
+    assert apply["failed"]["index"] == AFTER
+    assert "Förbindelsen till katalogen bröts" in apply["failed"]["message"], apply["failed"]
     assert apply["not_applied"] + len(apply["in_flight"]) == PEOPLE + 2 - AFTER - 1, apply
     box.start()
     ids = [i for i, _ in hsa_entries(box)]
@@ -147,7 +148,8 @@ def test_frozen_server_gives_a_bounded_wait_and_a_clear_error(hsa_sandbox_factor
         os.kill(box.info.pid, signal.SIGCONT)
     assert rc != 0 and waited < 15, (waited, out[-2000:])
     assert box.uri in res["msg"] and "Traceback" not in out, res.get("msg")
-    assert "no answer within 2 s" in res["msg"], res["msg"]
+    assert "Katalogen svarade inte inom 2 sekunder" in res["msg"], res["msg"]
+    assert "För IT: " in res["msg"] and "(hsa_ldap_timeout)" in res["msg"], res["msg"]
     _converged(box, 0)
 
 
@@ -163,7 +165,8 @@ def test_frozen_server_through_the_playbook_honours_hsa_ldap_timeout(
     finally:
         os.kill(box.info.pid, signal.SIGCONT)
     assert r.returncode != 0 and waited < 30, (waited, r.stdout[-2000:])
-    assert "no answer within 2 s (hsa_ldap_timeout)" in r.stdout, r.stdout[-2000:]
+    assert "Katalogen svarade inte inom 2 sekunder" in r.stdout, r.stdout[-2000:]
+    assert "inget svar inom 2 s (hsa_ldap_timeout)" in r.stdout, r.stdout[-2000:]
     _converged(box, 0)
 
 
@@ -193,7 +196,7 @@ def test_server_frozen_mid_apply_stops_in_bounded_time_then_converges(proxied, d
         os.kill(pid, signal.SIGCONT)
     assert proxy.fired.is_set() and first["failed"], first.get("apply")
     assert done - fired["at"] < 20, done - fired["at"]
-    assert "apply stopped at operation" in first["msg"], first["msg"]
+    assert "Körningen stoppade vid ändring" in first["msg"], first["msg"]
     assert first["apply"]["applied"] == AFTER, first["apply"]
     second = reconcile(_model(description), box.settings())
     assert not second["failed"], second.get("msg")
@@ -370,14 +373,15 @@ def test_subordinate_referral_is_named_in_the_message(acl_box, tmp_path):
     remote, rc, res, out = _subordinate_referral(acl_box, tmp_path)
     assert rc != 0 and "Traceback" not in out, out[-2000:]
     assert "referral" in res["msg"].lower() and remote in res["msg"], res["msg"]
-    assert "hsa.elsewhere.example" in res["msg"] and "2 planned operation(s) refused" in res["msg"]
-    assert "someone else edited it" not in res["msg"]  # no longer a misleading conflict
+    assert "hsa.elsewhere.example" in res["msg"] and "2 planerade ändringar stoppades" in res["msg"]
+    assert "Någon annan har ändrat posten" not in res["msg"]  # no longer a misleading conflict
     assert "apply" not in res  # nothing else to do, so nothing was sent
 
 
 def test_subordinate_referral_in_check_mode(acl_box, tmp_path):
     _, rc, res, out = _subordinate_referral(acl_box, tmp_path, also_rename=True, check=True)
-    assert rc != 0 and "referral" in res["msg"] and "nothing was written" in res["msg"], out[-2000:]
+    assert rc != 0 and "referral" in res["msg"] and "Inget skrevs till katalogen" in res["msg"], \
+        out[-2000:]
     assert _refused_ids(res) == [f"SE{ORG}-E2", f"SE{ORG}-P9"]
     # Swedish by default (the module's language option)
     assert "! stoppad (hänvisning till annan server): lägg till vårdenhet" in res["plan_text"]
@@ -387,7 +391,7 @@ def test_subordinate_referral_in_check_mode(acl_box, tmp_path):
 def test_subordinate_referral_in_export_mode(acl_box, tmp_path):
     export = tmp_path / "export"
     _, rc, res, out = _subordinate_referral(acl_box, tmp_path, also_rename=True, export=export)
-    assert rc != 0 and "the other changes were exported" in res["msg"], out[-2000:]
+    assert rc != 0 and "De övriga ändringarna exporterades." in res["msg"], out[-2000:]
     ldif = (export / "plan.ldif").read_text(encoding="utf-8")
     assert f"SE{ORG}-P1" in ldif and "Remote" not in ldif, ldif
     request = (export / "change-request.md").read_text(encoding="utf-8")
@@ -446,9 +450,10 @@ def test_signal_mid_apply_writes_the_end_line_and_fails_the_module(proxied, desc
     applied, maybe, _ = _assert_report_matches(runs[0], in_dir, box, rest_left=False)
     end = runs[0][-1]
     assert end["event"] == "end" and end["status"] == "interrupted", end
-    assert end["message"].startswith(f"interrupted after {len(applied)} of {PEOPLE + 2} "
-                                     "operations"), end["message"]
-    assert end["applied"] == len(applied) and end["message"] == res["msg"].split(" The apply")[0]
+    assert end["message"].startswith(f"Körningen avbröts efter {len(applied)} av {PEOPLE + 2} "
+                                     "ändringar"), end["message"]
+    assert end["applied"] == len(applied)
+    assert end["message"] == res["msg"].split(" Körningsrapporten finns i")[0]
     assert {o["hsa_id"] for o in end["in_flight"]} == maybe
     assert len(end["not_applied_operations"]) == PEOPLE + 2 - len(applied) - len(maybe)
     assert res["failed"] and res["apply"]["interrupted"] and str(report) in res["msg"]
@@ -553,5 +558,5 @@ def test_ctrl_c_mid_apply_leaves_a_report_of_what_was_applied(interrupted):
     end = [r for r in run if r.get("event") == "end"]
     if end:  # written when the module got the signal in time: it must agree
         assert end[0]["status"] == "interrupted", end[0]
-        assert end[0]["message"].startswith(f"interrupted after {len(applied)} of 602 "), end
+        assert end[0]["message"].startswith(f"Körningen avbröts efter {len(applied)} av 602 "), end
         assert {o["hsa_id"] for o in end[0]["in_flight"]} == maybe

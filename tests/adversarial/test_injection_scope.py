@@ -248,5 +248,5 @@ def test_an_entry_of_another_provider_is_never_taken_over(box, tmp_path):
     rc, res, out = run_module("hsa_reconcile", {"provider_path": str(folder),
                                                 **ldap_args(box, base_dn=TENANT)})
     assert _decoys(box) == decoys, res.get("plan_text", out)[-2000:]
-    assert rc != 0 and "under another care provider" in res.get("msg", ""), out[-2000:]
-    assert f"SE{ORG}-P2" in res["msg"] and "nothing was written" in res["msg"]
+    assert rc != 0 and "under en annan vårdgivare" in res.get("msg", ""), out[-2000:]
+    assert f"SE{ORG}-P2" in res["msg"] and "inget skrevs till katalogen" in res["msg"]

@@ -40,8 +40,8 @@ def test_losing_half_the_people_is_refused_above_the_threshold(full, tmp_path):
     r = run_playbook("hsa.yml", "-e", f"hsa_provider_path={half}", "-e", "hsa_prune=true",
                      box=full)
     assert r.returncode != 0, r.stdout[-3000:]
-    assert "would delete 15 entries, more than max_deletes (10)" in r.stdout, r.stdout[-3000:]
-    assert "raise hsa_max_deletes to 15" in r.stdout
+    assert "ta bort 15 poster ur katalogen, fler än max_deletes (10)" in r.stdout, r.stdout[-3000:]
+    assert "höj hsa_max_deletes till 15" in r.stdout
     assert full.dump() == before
     # the operator follows the message
     r = run_playbook("hsa.yml", "-e", f"hsa_provider_path={half}", "-e", "hsa_prune=true",
@@ -74,8 +74,9 @@ def test_an_empty_description_deletes_nothing(full, tmp_path, shape):
                                                 "max_deletes": 1000, **ldap_args(full)})
     assert rc != 0, out[-2000:]
     if shape == "provider_only":
-        assert "lists no units, people or commissions" in res["msg"]
-        assert f"would delete {PEOPLE + 1} entries" in res["msg"]
+        assert "inga vårdenheter, personer eller medarbetaruppdrag" in res["msg"]
+        assert f"så {PEOPLE + 1} poster skulle tas bort" in res["msg"]
+        assert "inget skrevs till katalogen" in res["msg"]
     else:
         assert "nothing was written" in res["msg"]
     assert full.dump() == before

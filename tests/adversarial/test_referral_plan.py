@@ -46,8 +46,16 @@ def test_operations_at_below_into_and_above_a_referral_are_refused():
     assert [o.hsa_id for o in plan.operations] == ["P-ELSE", "U-SIB", "P-GONE"]
     assert plan.refused == refused
     assert all(URL in r["message"] and "referral" in r["message"] for r in refused)
-    assert f"hsaIdentity=P2,{REF} is at or below" in refused[2]["message"]
-    assert "is above" in refused[3]["message"]
+    assert refused[2]["message"].startswith("Personen P-INTO: inget skickades, eftersom den "
+                                            "delen av katalogen finns på en annan server")
+    assert f"För IT: modrdn hsaIdentity=P2,{REF} stoppades; den ligger på eller under" in \
+        refused[2]["message"]
+    assert "en del av katalogen under den finns på en annan server" in refused[3]["message"]
+    with use_language("en"):
+        english = refuse_referred(_plan(), {"OU=remote, o=Adv AB,c=se": [URL]})
+    assert english[2]["message"].startswith("The person P-INTO: nothing was sent")
+    assert f"For IT: modrdn hsaIdentity=P2,{REF} refused; it is at or below" in english[2]["message"]
+    assert "below it is a referral to " + URL in english[3]["message"]
     with use_language("en"):
         text = render_text(plan)
     assert text.count("! refused") == 4 and "4 refused (referral)" in text.splitlines()[-1]
@@ -66,7 +74,11 @@ def test_interrupted_summary_names_what_was_applied_and_in_flight():
     r.unknown = [OpResult(i, "add", f"cn={i}", f"P{i}", "unknown") for i in (5, 6)]
     r.not_applied = [OpResult(i, "add", f"cn={i}", f"P{i}", "not_applied") for i in (7, 8, 9)]
     msg = apply_summary(r, 10)
-    assert msg.startswith("interrupted after 5 of 10 operations: 5 applied, 2 sent"), msg
-    assert "(may or may not have been applied: 6-7)" in msg and "3 not applied" in msg
+    assert msg.startswith("Körningen avbröts efter 5 av 10 ändringar: 5 gjorda, 2 skickade"), msg
+    assert "(de kan ha gjorts eller inte: ändring 6-7)" in msg and "3 inte gjorda" in msg
+    with use_language("en"):
+        msg = apply_summary(r, 10)
+    assert msg.startswith("The run was interrupted after 5 of 10 changes: 5 made, 2 sent"), msg
+    assert "(they may or may not have been made: changes 6-7)" in msg and "3 not made" in msg
     assert not r.ok and r.to_dict()["interrupted"] is True
     assert _ranges([0, 1, 2, 5, 7, 8]) == "1-3, 6, 8-9" and _ranges([]) == ""

@@ -195,7 +195,8 @@ def test_pruning_threshold_refuses_then_allows(box):
     before = dump(box)
     small = replace(m, units=m.units[:1], people=m.people[:1], commissions=())
     refused = reconcile(small, box.settings(), prune=True, max_deletes=2)
-    assert refused["failed"] and "more than max_deletes (2)" in refused["msg"]
+    assert refused["failed"] and "fler än max_deletes (2)" in refused["msg"]
+    assert refused["msg"].startswith("Planen stoppades; inget skrevs till katalogen:")
     assert dump(box) == before
     allowed = run(box, small, prune=True, max_deletes=10)
     assert allowed["counts"]["delete"] == 5
@@ -206,7 +207,7 @@ def test_empty_description_never_deletes(box):
     run(box, small_model())
     before = dump(box)
     result = reconcile(model(), box.settings(), prune=True, max_deletes=1000)
-    assert result["failed"] and "no units, people or commissions" in result["msg"]
+    assert result["failed"] and "inga vårdenheter, personer eller medarbetaruppdrag" in result["msg"]
     assert dump(box) == before
 
 
@@ -322,7 +323,7 @@ def test_server_stopped_mid_apply_reports_then_rerun_converges(hsa_sandbox_facto
         return _StopsServer(conn, box, 4) if calls["n"] == 1 else conn
 
     result = reconcile(small_model(), box.settings(), connect_fn=connect_fn, retries=1)
-    assert result["failed"] and "run again to converge" in result["msg"]
+    assert result["failed"] and "Kör igen så görs resten." in result["msg"]
     assert result["apply"]["applied"] == 3
     assert result["apply"]["failed"]["index"] == 3
     assert result["apply"]["not_applied"] == 4

@@ -88,6 +88,6 @@ def test_validate_certs_off_warns_and_password_never_shows(box):
 def test_wrong_password_fails_cleanly(box):
     r = playbook(box, "-e", f"hsa_provider_path={EXAMPLE}",
                  env_extra={"HSA_LDAP_BIND_PASSWORD": "wrong-password-123"})
-    assert r.returncode != 0 and "refused the bind" in r.stdout
+    assert r.returncode != 0 and "Katalogen godtog inte inloggningen" in r.stdout
     assert "wrong-password-123" not in r.stdout + r.stderr
     assert "Traceback" not in r.stdout + r.stderr

@@ -133,7 +133,11 @@ def test_commission_dates_are_generalized_time():
 def test_two_units_with_one_name_under_one_parent_is_an_error():
     m = model(units=[unit("SE5565594230-U1", "Norr"), unit("SE5565594230-U2", "NORR")])
     errors = desired_entries(m, BASE).errors
-    assert len(errors) == 1 and "same directory name" in str(errors[0])
+    assert len(errors) == 1 and "skulle få samma namn i katalogen som vårdenheten" in str(errors[0])
+    with use_language("en"):
+        errors = desired_entries(m, BASE).errors
+    assert "would get the same name in the directory as the care unit SE5565594230-U1" in str(
+        errors[0]) and "For IT: ou=NORR,o=Vårdbolaget Norr AB,c=SE" in str(errors[0])
 
 
 def test_entries_to_model_reads_back_what_was_mapped():
@@ -253,8 +257,12 @@ def test_a_kind_mismatch_is_an_error():
     actual = as_directory(desired)
     u = replace(desired.units[0], hsa_id="SE5565594230-P1")
     plan = plan_for(replace(desired, units=(u,), people=(), commissions=()), actual)
-    assert any("is a person entry in the directory" in e and "but a unit" in e
-               for e in plan.errors)
+    assert any("SE5565594230-P1 är en person i katalogen men en vårdenhet i beskrivningen" in e
+               for e in plan.errors), plan.errors
+    with use_language("en"):
+        plan = plan_for(replace(desired, units=(u,), people=(), commissions=()), actual)
+    assert any("is a person in the directory but a care unit in the description" in e
+               for e in plan.errors), plan.errors
 
 
 # --------------------------------------------------------------------------- pruning
@@ -286,14 +294,16 @@ def test_prune_refuses_more_than_max_deletes():
     actual = as_directory(desired)
     m = replace(desired, people=desired.people[:1], commissions=())
     plan = plan_for(m, actual, prune=True, max_deletes=3)
-    assert any("more than max_deletes (3)" in e for e in plan.errors)
+    assert any("ta bort 4 poster ur katalogen, fler än max_deletes (3)" in e
+               and "höj hsa_max_deletes till 4" in e for e in plan.errors), plan.errors
     assert not plan_for(m, actual, prune=True, max_deletes=4).errors
 
 
 def test_an_empty_description_never_deletes():
     actual = as_directory(small_model())
     plan = plan_for(model(), actual, prune=True, max_deletes=1000)
-    assert any("lists no units, people or commissions" in e for e in plan.errors)
+    assert any("beskrivningen har inga vårdenheter, personer eller medarbetaruppdrag" in e
+               for e in plan.errors), plan.errors
     assert not [o for o in plan.operations if o.op == "delete"]
 
 
@@ -321,7 +331,10 @@ def test_an_entry_with_kept_entries_below_is_not_deleted():
     plan = plan_for(m, [*actual, foreign], prune=True)
     deleted = [o.hsa_id for o in plan.operations if o.op == "delete"]
     assert "SE5565594230-U2" not in deleted and "SE5565594230-P3" in deleted
-    assert any("entries below it that are kept" in w for w in plan.warnings)
+    assert ("En post som inte längre finns i beskrivningen tas inte bort, eftersom 1 post under "
+            "den finns kvar. För IT: ou=Barnavård,ou=Mottagning Norr,o=Vårdbolaget Norr AB,c=SE, "
+            "under den cn=printer,ou=Barnavård,ou=Mottagning Norr,o=Vårdbolaget Norr AB,c=SE."
+            in plan.warnings), plan.warnings
 
 
 def test_duplicate_hsa_id_in_the_directory_is_an_error():
@@ -329,8 +342,10 @@ def test_duplicate_hsa_id_in_the_directory_is_an_error():
     dup = make_entry("hsaIdentity=SE5565594230-P1,c=SE",
                      {"objectClass": ("inetOrgPerson", "hsaPersonExtension"),
                       "hsaIdentity": ("se5565594230-p1",)})
-    assert any("on two directory entries" in e for e in plan_for(small_model(),
-                                                                 [*actual, dup]).errors)
+    errors = plan_for(small_model(), [*actual, dup]).errors
+    assert any(e.startswith("HSA-id se5565594230-p1 finns på två poster i katalogen") or
+               e.startswith("HSA-id SE5565594230-P1 finns på två poster i katalogen")
+               for e in errors), errors
 
 
 def test_entries_outside_the_base_are_ignored():

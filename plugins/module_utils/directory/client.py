@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlparse
 
+from ..i18n.core import _
+
 try:
     import ldap
     import ldap.dn
@@ -241,26 +243,46 @@ def _scrub(text: str, s: LdapSettings) -> str:
 def connect_failure(step: str, answer: Answer, s: LdapSettings) -> str:
     """The message for a connection that failed at ``step`` ("connect to", "start TLS
     with"): what happened and, for the usual causes, what to check."""
-    detail = _scrub(answer.info or answer.name, s)
+    detail = _scrub(answer.info or answer.name, s).rstrip(". ")
     low = detail.lower()
+    label = _STEPS.get(step, step)
     if "timed out" in low or "timeout" in low:
-        return (f"could not {step} {s.uri}: no answer within {s.wait:g} s (hsa_ldap_timeout); "
-                "the server is down, overloaded or a firewall drops the traffic")
+        return _("The directory did not answer within %(wait)s seconds: the server is down or "
+                 "overloaded, or a firewall stops the traffic. For IT: %(step)s %(uri)s: no "
+                 "answer within %(wait)s s (hsa_ldap_timeout).", wait=format(s.wait, "g"),
+                 step=label, uri=s.uri)
     # libldap on GnuTLS says "(unknown error code)" for a failed handshake, on OpenSSL
     # "certificate verify failed"; a StartTLS that fails after the server said yes is the
     # handshake too.
     if (step == "start TLS with" or "unknown error code" in low or "certificate" in low
             or "tls" in low or "ssl" in low):
-        return (f"could not {step} {s.uri}: the TLS handshake failed ({detail}) — the server "
-                "certificate is not trusted (check hsa_ldap_ca_file, the host name in the "
-                "URI and the certificate's validity), or the server refused the client "
-                "certificate")
-    return f"could not {step} {s.uri}: {detail}"
+        return _("No secure connection (TLS) to the directory could be set up: the server's "
+                 "certificate is not trusted, or the server refused the client certificate. "
+                 "For IT: %(step)s %(uri)s: TLS handshake failed (%(detail)s); check "
+                 "hsa_ldap_ca_file, the host name in the URI and the certificate's validity.",
+                 step=label, uri=s.uri, detail=detail)
+    return _("The directory could not be reached. For IT: %(step)s %(uri)s: %(detail)s.",
+             step=label, uri=s.uri, detail=detail)
+
+
+# The step a connection failed at, for IT (the same words in every language).
+_STEPS = {"connect to": "connect", "start TLS with": "StartTLS", "bind to": "bind"}
 
 
 def bind_refused(s: LdapSettings, answer: Answer) -> str:
-    who = "client certificate" if s.client_cert else (s.bind_dn or "anonymous")
-    return _scrub(f"the directory {s.uri} refused the bind as {who}: {answer.text()}", s)
+    if s.client_cert:
+        text = _("The directory refused the login with the client certificate: check that the "
+                 "directory knows the certificate. For IT: bind (SASL EXTERNAL) to %(uri)s "
+                 "refused: %(answer)s.", uri=s.uri, answer=answer.text().rstrip(". "))
+    elif s.bind_dn:
+        text = _("The directory refused the login: check the account and its password. For "
+                 "IT: bind as %(who)s to %(uri)s refused: %(answer)s.", who=s.bind_dn,
+                 uri=s.uri, answer=answer.text().rstrip(". "))
+    else:
+        text = _("The directory refused an anonymous login: set the account and its password. "
+                 "For IT: anonymous bind to %(uri)s refused: %(answer)s.", uri=s.uri,
+                 answer=answer.text().rstrip(". "))
+    return _scrub(text, s)
 
 
 # --------------------------------------------------------------------------- connect
@@ -401,7 +423,8 @@ class Connection:
                     self.close()
                     raise ldap.TIMEOUT({
                         "result": -5, "desc": "Timed out",
-                        "info": f"no answer within {self.settings.wait:g} s (hsa_ldap_timeout)"
+                        "info": _("no answer within %(wait)s s (hsa_ldap_timeout)",
+                                  wait=format(self.settings.wait, "g")),
                     }) from None
 
     def whoami(self) -> str:
@@ -480,26 +503,30 @@ def _bytes(values) -> list[bytes]:
 
 def search_failure(base_dn: str, answer: Answer, s: LdapSettings | None = None) -> str:
     """The message for a search that failed or ended early."""
-    detail = answer.text()
+    detail = answer.text().rstrip(". ")
     if s is not None:
         detail = _scrub(detail, s)
     if answer.code in PARTIAL:
-        return (f"search under {base_dn} stopped early: {detail}. The directory returned only "
-                "part of the entries, so nothing was planned or changed; ask the directory "
-                "administrator to lift the size/time limit for the bind DN (paged searches)")
+        return _("The directory gave only part of the entries (a limit on their number or on "
+                 "the time), so nothing was planned or changed. Ask the directory "
+                 "administrator to lift the limit for the account. For IT: the search under "
+                 "%(base_dn)s stopped early: %(detail)s (paged searches).", base_dn=base_dn,
+                 detail=detail)
     if answer.code == 10:
-        refs = ", ".join(answer.referrals) or "another server"
-        return (f"search under {base_dn} failed: the server refers it to {refs} (referral). "
-                "The base DN is not held by this server; use the server it refers to as "
-                "hsa_ldap_uri. Referrals are never followed")
+        return _("The part of the directory to read is held by another server (a referral), "
+                 "and referrals are never followed. For IT: the search under %(base_dn)s is "
+                 "referred to %(refs)s; use that server as hsa_ldap_uri.", base_dn=base_dn,
+                 refs=", ".join(answer.referrals) or _("another server"))
     if answer.code is None:
-        return (f"search under {base_dn} failed: the connection was lost ({detail}); "
-                "nothing was planned or changed")
+        return _("The connection to the directory was lost while it was read, so nothing was "
+                 "planned or changed. Run again. For IT: the search under %(base_dn)s "
+                 "failed: %(detail)s.", base_dn=base_dn, detail=detail)
     if answer.code == 32:
-        return (f"search under {base_dn} failed: {detail}; the base DN went away while it "
-                "was read, so only part of the tree was seen and nothing was planned or "
-                "changed; run again")
-    return f"search under {base_dn} failed: {detail}"
+        return _("A part of the directory went away while it was read, so only part of it was "
+                 "seen and nothing was planned or changed. Run again. For IT: the search "
+                 "under %(base_dn)s failed: %(detail)s.", base_dn=base_dn, detail=detail)
+    return _("The directory could not be read. For IT: the search under %(base_dn)s failed: "
+             "%(detail)s.", base_dn=base_dn, detail=detail)
 
 
 # --------------------------------------------------------------------------- referrals
@@ -555,8 +582,9 @@ def locate_referrals(conn: Connection, base_dn: str, urls,
 
 def _require_ldap() -> None:
     if ldap is None:
-        raise LdapConnectError("the Python package python-ldap is missing on the control node "
-                               "(pip install python-ldap; see requirements.txt)")
+        raise LdapConnectError(_("The Python package python-ldap is missing on the control "
+                                 "node. For IT: pip install python-ldap (see "
+                                 "requirements.txt)."))
 
 
 def escape_filter_value(value: str) -> str:

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..i18n.core import _
 from .client import (
     PAGE_SIZE,
     Answer,
@@ -223,29 +224,43 @@ def _ranges(indices) -> str:
 
 
 def apply_summary(result: ApplyResult, total: int) -> str:
-    """One message for an apply that did not complete (stopped or interrupted)."""
+    """One message for an apply that did not complete (stopped or interrupted), in the
+    current language: what happened in the reader's words, the counts, what to do."""
+    applied, not_applied = len(result.applied), len(result.not_applied)
     if result.interrupted:
-        text = (f"interrupted after {len(result.applied)} of {total} operations: "
-                f"{len(result.applied)} applied")
         if result.unknown:
-            text += (f", {len(result.unknown)} sent without an answer (may or may not have "
-                     f"been applied: {_ranges(r.index for r in result.unknown)})")
-        return (text + f", {len(result.not_applied)} not applied; run again to converge "
-                "(the re-run reads the directory afresh)")
+            return _(
+                "The run was interrupted after %(applied)s of %(total)s changes: %(applied)s "
+                "made, %(unknown)s sent without an answer (they may or may not have been "
+                "made: changes %(ranges)s), %(not_applied)s not made. Run again to finish "
+                "(the new run reads the directory afresh).", applied=applied, total=total,
+                unknown=len(result.unknown), ranges=_ranges(r.index for r in result.unknown),
+                not_applied=not_applied)
+        return _(
+            "The run was interrupted after %(applied)s of %(total)s changes: %(applied)s made, "
+            "%(not_applied)s not made. Run again to finish (the new run reads the directory "
+            "afresh).", applied=applied, total=total, not_applied=not_applied)
     if result.failed is None:
-        return f"{len(result.applied)} of {total} operations applied"
+        return _("%(applied)s of %(total)s changes made.", applied=applied, total=total)
     failed = result.failed
-    kind = "conflict" if result.conflict else "failure"
-    unknown = ""
+    params = {"n": failed.index + 1, "total": total, "what": failed.hsa_id or failed.dn,
+              "message": failed.message}
+    if result.conflict:
+        head = _("The apply stopped at change %(n)s of %(total)s (%(what)s) because of a "
+                 "conflict: %(message)s", **params)
+    else:
+        head = _("The apply stopped at change %(n)s of %(total)s (%(what)s): %(message)s",
+                 **params)
     if result.unknown:
-        unknown = (f"{len(result.unknown)} were sent without an answer (may or may not have "
-                   f"been applied: {_ranges(r.index for r in result.unknown)}), ")
-    return (
-        f"apply stopped at operation {failed.index + 1} of {total} "
-        f"({failed.op} {failed.dn}) with a {kind}: {failed.message}. "
-        f"{len(result.applied)} operations were applied, {unknown}"
-        f"{len(result.not_applied)} were not; run again to converge."
-    )
+        rest = _("%(applied)s changes were made, %(unknown)s were sent without an answer "
+                 "(they may or may not have been made: changes %(ranges)s) and "
+                 "%(not_applied)s were not. Run again to finish.", applied=applied,
+                 unknown=len(result.unknown), ranges=_ranges(r.index for r in result.unknown),
+                 not_applied=not_applied)
+    else:
+        rest = _("%(applied)s changes were made and %(not_applied)s were not. Run again to "
+                 "finish.", applied=applied, not_applied=not_applied)
+    return f"{head} {rest}"
 
 
 @contextlib.contextmanager
@@ -398,7 +413,9 @@ class _Apply:
                 continue
             if answer.code is None:  # the connection was lost
                 if attempt > self.retries or self.reconnect is None:
-                    return _outcome(j, op, "failed", f"connection lost: {answer.info}", attempt)
+                    return _outcome(j, op, "failed", _(
+                        "The connection to the directory was lost. For IT: %(op)s %(dn)s: "
+                        "%(info)s.", op=op.op, dn=op.dn, info=_bare(answer.info)), attempt)
                 self.result.retries += 1
                 self.sleep(self.backoff * (2 ** (attempt - 1)))
                 if self.conn is not None:
@@ -409,8 +426,10 @@ class _Apply:
                 except Exception as again:
                     self.conn = None
                     if attempt >= self.retries:
-                        return _outcome(j, op, "failed",
-                                        f"connection lost and reconnect failed: {again}", attempt)
+                        return _outcome(j, op, "failed", _(
+                            "The connection to the directory was lost and could not be opened "
+                            "again. For IT: %(op)s %(dn)s: %(error)s.", op=op.op, dn=op.dn,
+                            error=_bare(again)), attempt)
                 attempt += 1
                 after_drop = True
                 answer = self.again(j)
@@ -424,15 +443,21 @@ class _Apply:
                 answer = self.again(j)
                 continue
             if answer.conflict:
-                note = ""
                 if after_drop:
-                    note = (" — the connection dropped while this operation was sent, so it "
-                            "may have been applied before the drop; run again to converge")
-                return _outcome(j, op, "conflict",
-                                f"{answer.text()}: the entry changed since it was read "
-                                f"(someone else edited it); nothing was overwritten{note}",
-                                attempt)
-            return _outcome(j, op, "failed", answer.text(), attempt)
+                    text = _(
+                        "The entry is not as it was read, and the connection dropped while "
+                        "this change was sent: it may have been made before the drop. Run "
+                        "again to finish; nothing was overwritten. For IT: %(op)s %(dn)s: "
+                        "%(answer)s.", op=op.op, dn=op.dn, answer=_bare(answer.text()))
+                else:
+                    text = _(
+                        "Someone else changed the entry since it was read; nothing was "
+                        "overwritten. For IT: %(op)s %(dn)s: %(answer)s.", op=op.op, dn=op.dn,
+                        answer=_bare(answer.text()))
+                return _outcome(j, op, "conflict", text, attempt)
+            return _outcome(j, op, "failed", _(
+                "The directory refused the change. For IT: %(op)s %(dn)s: %(answer)s.",
+                op=op.op, dn=op.dn, answer=_bare(answer.text())), attempt)
 
     def stop(self, outcome: OpResult) -> None:
         """The run stops at ``outcome``: sort out every later operation."""
@@ -450,9 +475,9 @@ class _Apply:
                 if self.report is not None:
                     self.report.done(ahead)
             elif j in self.in_flight:  # sent ahead, the answer never came
-                result.unknown.append(_outcome(
-                    j, o, "unknown", "sent before the connection was lost, no answer: may or "
-                    "may not have been applied", 0))
+                result.unknown.append(_outcome(j, o, "unknown", _(
+                    "Sent before the connection was lost, and no answer came: it may or may "
+                    "not have been made."), 0))
             else:
                 result.not_applied.append(_outcome(j, o, "not_applied", "", 0))
         self.in_flight.clear()
@@ -469,17 +494,24 @@ class _Apply:
                 continue
             answer = self.answered.get(j)
             if j in self.in_flight:  # sent (again), no answer read
-                result.unknown.append(_outcome(
-                    j, o, "unknown",
-                    "sent, interrupted before the answer: may or may not have been applied", 0))
+                result.unknown.append(_outcome(j, o, "unknown", _(
+                    "Sent, but the run was interrupted before the answer: it may or may not "
+                    "have been made."), 0))
             elif answer is not None and answer.ok:  # answer read, not yet recorded
                 result.applied.append(_outcome(j, o, "applied", "", 1))
             elif answer is not None:
-                result.not_applied.append(_outcome(j, o, "not_applied",
-                                                   f"refused by the server: {answer.text()}", 0))
+                result.not_applied.append(_outcome(j, o, "not_applied", _(
+                    "The directory refused the change. For IT: %(op)s %(dn)s: %(answer)s.",
+                    op=o.op, dn=o.dn, answer=_bare(answer.text())), 0))
             else:
                 result.not_applied.append(_outcome(j, o, "not_applied", "", 0))
         result.applied.sort(key=lambda r: r.index)
+
+
+def _bare(detail) -> str:
+    """A detail from the server or libldap without its closing full stop (the message
+    puts one after it)."""
+    return str(detail).rstrip(". ")
 
 
 def _outcome(j: int, op, status: str, message: str, attempts: int) -> OpResult:

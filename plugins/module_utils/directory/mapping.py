@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..i18n.core import N_, _
 from .client import (
     escape_rdn_value,
     parse_dn,
@@ -261,6 +262,22 @@ def commission_attributes(c: Commission) -> dict[str, tuple[str, ...]]:
     }
 
 
+# What a message calls an object: the reader's words, with its HSA-id (the DN, for IT,
+# goes in the message's "For IT" part).
+_THE_ENTRY = N_("the entry %(hsa_id)s")
+_THE_OBJECT = {
+    "provider": N_("the care provider %(hsa_id)s"),
+    "unit": N_("the care unit %(hsa_id)s"),
+    "person": N_("the person %(hsa_id)s"),
+    "commission": N_("the commission %(hsa_id)s"),
+}
+def object_name(kind: str | None, hsa_id: str | None, capital: bool = False) -> str:
+    """The object as a message names it ("the care unit SE…-E1"), in the current language."""
+    template = _THE_OBJECT.get(kind or "", _THE_ENTRY)
+    text = _(template, hsa_id=hsa_id) if hsa_id else _("an entry")
+    return text[:1].upper() + text[1:] if capital else text
+
+
 def desired_entries(model: ProviderModel, base_dn: str) -> DesiredState:
     """The entries the model describes, parents before children.
 
@@ -309,7 +326,9 @@ def desired_entries(model: ProviderModel, base_dn: str) -> DesiredState:
             state.errors.append(
                 MapError(
                     f"units[{u.hsa_id}].parent",
-                    f"unit {u.hsa_id} is part of a parent cycle ({u.parent})",
+                    _("The care unit %(hsa_id)s is its own parent unit through %(parent)s "
+                      "(a cycle); give it another parent unit.", hsa_id=u.hsa_id,
+                      parent=u.parent),
                     u.origin,
                 )
             )
@@ -348,8 +367,10 @@ def desired_entries(model: ProviderModel, base_dn: str) -> DesiredState:
             state.errors.append(
                 MapError(
                     f"{e.kind}s[{e.hsa_id}]",
-                    f"{e.kind} {e.hsa_id} would get the same directory name {e.dn!r} as "
-                    f"{other.kind} {other.hsa_id}; give one of them another name",
+                    _("%(object)s would get the same name in the directory as %(other)s; "
+                      "give one of them another name. For IT: %(dn)s.",
+                      object=object_name(e.kind, e.hsa_id, capital=True),
+                      other=object_name(other.kind, other.hsa_id), dn=e.dn),
                     e.origin,
                 )
             )
@@ -357,7 +378,9 @@ def desired_entries(model: ProviderModel, base_dn: str) -> DesiredState:
         ikey = match_key("hsaIdentity", e.hsa_id)
         if ikey in ids:
             state.errors.append(
-                MapError(f"{e.kind}s[{e.hsa_id}]", f"HSA-id {e.hsa_id} is used twice", e.origin)
+                MapError(f"{e.kind}s[{e.hsa_id}]",
+                         _("The HSA-id %(hsa_id)s is used twice in the description.",
+                           hsa_id=e.hsa_id), e.origin)
             )
         ids[ikey] = e
     return state

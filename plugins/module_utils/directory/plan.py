@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..i18n.core import N_, _, ngettext
 from .mapping import (
     KINDS,
     MANAGED,
@@ -39,6 +40,7 @@ from .mapping import (
     dn_keys,
     match_key,
     normalize_dn,
+    object_name,
     parse_dn,
     rdn,
 )
@@ -200,6 +202,18 @@ def _apply_rdn_change(
     return out
 
 
+_A_KIND = {
+    "provider": N_("a care provider"),
+    "unit": N_("a care unit"),
+    "person": N_("a person"),
+    "commission": N_("a commission"),
+}
+
+
+def _a_kind(kind: str | None) -> str:
+    return _(_A_KIND[kind]) if kind in _A_KIND else _("an entry of another kind")
+
+
 def make_plan(
     desired: DesiredState, actual, base_dn: str, prune: bool = False, max_deletes: int = 10,
 ) -> Plan:
@@ -215,7 +229,10 @@ def make_plan(
         node = _Node(entry)
         if not _is_below(node.keys, base_keys):
             if node.keys != base_keys:
-                plan.warnings.append(f"ignored {entry.dn}: outside the base DN {base_dn}")
+                plan.warnings.append(_(
+                    "An entry outside the part of the directory the toolkit manages was "
+                    "skipped. For IT: %(dn)s is not below the base DN %(base_dn)s.",
+                    dn=entry.dn, base_dn=base_dn))
             continue
         nodes.append(node)
         ident = entry.hsa_id
@@ -224,10 +241,10 @@ def make_plan(
             continue
         key = match_key("hsaIdentity", ident)
         if key in by_id:
-            plan.errors.append(
-                f"HSA-id {entry.hsa_id} is on two directory entries ({by_id[key].entry.dn} "
-                f"and {entry.dn}); remove one of them by hand"
-            )
+            plan.errors.append(_(
+                "The HSA-id %(hsa_id)s is on two entries in the directory; ask the HSA "
+                "administrator to remove one of them. For IT: %(dn)s and %(other)s.",
+                hsa_id=entry.hsa_id, dn=by_id[key].entry.dn, other=entry.dn))
             continue
         by_id[key] = node
 
@@ -250,18 +267,20 @@ def make_plan(
         owner = others and next(
             (o for o in others if o is node or _is_below(node.keys, o.keys)), None)
         if owner:
-            plan.errors.append(
-                f"{want.kind} {want.hsa_id} is in the directory under another care provider "
-                f"({owner.entry.hsa_id}: {node.entry.dn}); it is neither moved nor changed. "
-                "Check the HSA-id in the description, or have that provider remove the entry"
-            )
+            plan.errors.append(_(
+                "%(object)s is in the directory under another care provider (%(owner)s), so "
+                "it is neither moved nor changed. Check the HSA-id in the description, or ask "
+                "that care provider to remove the entry. For IT: %(dn)s.",
+                object=object_name(want.kind, want.hsa_id, capital=True),
+                owner=owner.entry.hsa_id, dn=node.entry.dn))
             continue
         have_kind = node.entry.kind
         if have_kind != want.kind:
-            plan.errors.append(
-                f"{want.hsa_id} is a {have_kind or 'non-HSA'} entry in the directory "
-                f"({node.entry.dn}) but a {want.kind} in the description"
-            )
+            plan.errors.append(_(
+                "%(hsa_id)s is %(have)s in the directory but %(want)s in the description; "
+                "check the HSA-id in the description. For IT: %(dn)s.",
+                hsa_id=want.hsa_id, have=_a_kind(have_kind), want=_a_kind(want.kind),
+                dn=node.entry.dn))
             continue
         ops.extend(_free_target(want, node, nodes, wanted))
         ops.extend(_update(want, node, nodes))
@@ -288,10 +307,14 @@ def make_plan(
     if prune and deletes:
         has_content = any(e.kind != "provider" for e in desired.entries)
         if not has_content:
-            plan.errors.append(
-                "pruning refused: the description lists no units, people or commissions, "
-                f"so it would delete {len(deletes)} entries; check hsa_provider_path"
-            )
+            plan.errors.append(ngettext(
+                "Pruning refused: the description lists no care units, people or "
+                "commissions, so %(num)s entry would be removed from the directory. Check "
+                "that the right description is used (for IT: hsa_provider_path).",
+                "Pruning refused: the description lists no care units, people or "
+                "commissions, so %(num)s entries would be removed from the directory. Check "
+                "that the right description is used (for IT: hsa_provider_path).",
+                len(deletes)))
             deletes = []
         for n in deletes:
             n.final = False
@@ -300,10 +323,12 @@ def make_plan(
             kept_below = [m for m in nodes if m.final and _is_below(m.keys, n.keys)]
             if kept_below:
                 blocked.add(id(n))
-                plan.warnings.append(
-                    f"not deleted: {n.dn} has {len(kept_below)} entries below it that are "
-                    f"kept (e.g. {kept_below[0].dn})"
-                )
+                plan.warnings.append(ngettext(
+                    "An entry that is no longer in the description is not removed, because "
+                    "%(num)s entry below it is kept. For IT: %(dn)s, below it %(example)s.",
+                    "An entry that is no longer in the description is not removed, because "
+                    "%(num)s entries below it are kept. For IT: %(dn)s, below it e.g. "
+                    "%(example)s.", len(kept_below), dn=n.dn, example=kept_below[0].dn))
         for n in deletes:
             if id(n) in blocked:
                 n.final = True
@@ -312,11 +337,13 @@ def make_plan(
             if item["action"] == "delete" and not any(n.dn == item["dn"] for n in deletes):
                 item["action"] = "kept (entries below it are kept)"
         if len(deletes) > max_deletes:
-            plan.errors.append(
-                f"pruning refused: it would delete {len(deletes)} entries, more than "
-                f"max_deletes ({max_deletes}); raise hsa_max_deletes to {len(deletes)} "
-                "if that is intended"
-            )
+            plan.errors.append(ngettext(
+                "Pruning refused: it would remove %(num)s entry from the directory, more "
+                "than max_deletes (%(max)s) allows. If that is intended, raise "
+                "hsa_max_deletes to %(num)s.",
+                "Pruning refused: it would remove %(num)s entries from the directory, more "
+                "than max_deletes (%(max)s) allows. If that is intended, raise "
+                "hsa_max_deletes to %(num)s.", len(deletes), max=max_deletes))
         kind_rank = {"commission": 0, "person": 1, "unit": 2, "provider": 3}
         deletes.sort(key=lambda n: (-len(n.keys), kind_rank.get(n.entry.kind or "", 4), n.dn))
         ops.extend(
@@ -357,29 +384,36 @@ def refuse_referred(plan: Plan, referred: dict[str, list[str]]) -> list[dict]:
     kept, refused = [], []
     for o in plan.operations:
         found = hit(o.dn) or hit(o.new_dn)
-        where = "at or below"
+        above = False
         if found is None and o.op == "delete":
             okeys = dn_keys(o.dn)
             found = next(((d, u) for k, d, u in refs if _is_below(k, okeys)), None)
-            where = "above"
+            above = True
         if found is None:
             kept.append(o)
             continue
         ref_dn, urls = found
         target = o.new_dn if o.op == "modrdn" and hit(o.new_dn) else o.dn
-        label = " ".join(x for x in (o.op, o.kind, o.hsa_id) if x)
+        params = {"object": object_name(o.kind, o.hsa_id, capital=True), "op": o.op,
+                  "dn": target, "ref_dn": ref_dn, "urls": ", ".join(urls) or _("another server")}
+        if above:
+            message = _(
+                "%(object)s: nothing was sent, because a part of the directory below it is "
+                "held by another server and was not read here. Ask the directory "
+                "administrator which server holds it. For IT: %(op)s %(dn)s refused; "
+                "%(ref_dn)s below it is a referral to %(urls)s.", **params)
+        else:
+            message = _(
+                "%(object)s: nothing was sent, because that part of the directory is held by "
+                "another server and was not read here. Ask the directory administrator which "
+                "server holds it. For IT: %(op)s %(dn)s refused; it is at or below "
+                "%(ref_dn)s, a referral to %(urls)s.", **params)
         refused.append({
             "op": o.op,
             "kind": o.kind,
             "hsa_id": o.hsa_id,
             "dn": o.dn,
-            "message": (
-                f"{label} refused: {target} is {where} {ref_dn}, "
-                f"which the server refers to {', '.join(urls) or 'another server'} "
-                "(a referral: that part of the tree is held by another server and was not "
-                "read). Nothing was sent for it; ask the directory administrator which "
-                "server holds it"
-            ),
+            "message": message,
         })
     plan.operations = kept
     plan.refused.extend(refused)
@@ -535,11 +569,12 @@ def _check_targets(desired: DesiredState, nodes, by_id, plan: Plan, id_keys) -> 
         key = normalize_dn(want.dn)
         other = taken.get(key)
         if other is not None:
-            plan.errors.append(
-                f"{want.kind} {want.hsa_id} needs the directory name {want.dn}, but another "
-                f"entry has it ({other.entry.hsa_id or 'no hsaIdentity'}); rename or move "
-                "that entry first"
-            )
+            plan.errors.append(_(
+                "%(object)s cannot get its name in the directory: another entry (%(other)s) "
+                "already has it. Ask the HSA administrator to rename or move that entry "
+                "first. For IT: %(dn)s.",
+                object=object_name(want.kind, want.hsa_id, capital=True),
+                other=other.entry.hsa_id or _("without an HSA-id"), dn=want.dn))
 
 
 __all__ = [

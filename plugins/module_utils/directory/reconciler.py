@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from ..i18n.core import (
     _,
+    ngettext,
 )
 from ..reports.files import (
     write_atomic,
@@ -92,8 +93,9 @@ def reconcile(
     if desired.errors:
         errors = [str(e) for e in desired.errors]
         return {"changed": False, "failed": True, "errors": errors,
-                "msg": "the description cannot be mapped to the directory; nothing was "
-                       "written:\n" + "\n".join(errors)}
+                "msg": "\n".join([_("The description cannot be turned into entries of the "
+                                    "directory; nothing was written to the directory:"),
+                                  *errors])}
     link = _Link(settings, connect_fn or connect)
     try:
         read = read_directory(link, settings.base_dn, everything=bool(backup_file))
@@ -106,18 +108,19 @@ def reconcile(
         out.update(plan_result(plan, output, provider, known))
         if plan.errors:
             out.update(failed=True, errors=plan.errors,
-                       msg="the plan is refused; nothing was written:\n" + "\n".join(plan.errors))
+                       msg="\n".join([_("The plan was stopped; nothing was written to the "
+                                        "directory:"), *plan.errors]))
             return out
         if export_dir:
             out.update(export_plan(plan, export_dir, provider, check_mode, known))
-            return _refused(out, plan, "the other changes were exported")
+            return _refused(out, plan, _("The other changes were exported."))
         out["changed"] = plan.changed
         if check_mode or not plan.changed:
-            return _refused(out, plan, "nothing was written" if check_mode else
-                            "nothing else needs to change")
+            return _refused(out, plan, _("Nothing was written to the directory (check mode).")
+                            if check_mode else _("Nothing else needs to change."))
         out.update(apply(plan, link, read, backup_file=backup_file, retries=retries,
                          report_file=report_file, unlocated=unlocated))
-        return _refused(out, plan, "the other changes were applied")
+        return _refused(out, plan, _("The other changes were applied."))
     finally:
         link.close()
 
@@ -194,15 +197,17 @@ def refuse_referrals(plan, link: _Link, references: list[str], out: dict) -> lis
     referred, unlocated = locate_referrals(link.get(), base_dn, references)
     out["referrals"] = [{"dn": dn, "urls": urls} for dn, urls in referred.items()]
     for dn, urls in referred.items():
-        plan.warnings.append(
-            f"{dn} is a referral to {', '.join(urls)}: that part of the tree is held "
-            "by another server; it was not read, and nothing at or below it is written")
+        plan.warnings.append(_(
+            "A part of the directory is held by another server (a referral): it was not "
+            "read, and nothing in it is changed. For IT: %(dn)s is a referral to %(urls)s.",
+            dn=dn, urls=", ".join(urls)))
     if unlocated:
         out["referrals"].append({"dn": None, "urls": unlocated})
-        plan.warnings.append(
-            f"the server refers part of the tree below {base_dn} to "
-            f"{', '.join(unlocated)} (referral), and would not say where; that part "
-            "was not read, so an add there fails as if the entry existed")
+        plan.warnings.append(_(
+            "A part of the directory is held by another server (a referral), and the server "
+            "would not say which part: it was not read, so adding an entry there fails as "
+            "if the entry existed. For IT: below %(base_dn)s, a referral to %(urls)s.",
+            base_dn=base_dn, urls=", ".join(unlocated)))
     refuse_referred(plan, referred)
     return unlocated
 
@@ -293,8 +298,11 @@ def _refused(out: dict, plan, rest: str) -> dict:
     """Fail the result when operations were refused for a referral (after the rest)."""
     if not plan.refused:
         return out
-    head = (f"{len(plan.refused)} planned operation(s) refused: the server refers that part "
-            f"of the tree to another server (referral); {rest}:")
+    head = ngettext(
+        "%(num)s planned change was stopped: that part of the directory is held by another "
+        "server (a referral). %(rest)s",
+        "%(num)s planned changes were stopped: that part of the directory is held by another "
+        "server (a referral). %(rest)s", len(plan.refused), rest=rest)
     lines = [r["message"] for r in plan.refused]
     out["failed"] = True
     out["msg"] = "\n".join([out["msg"], head, *lines] if out.get("msg") else [head, *lines])
@@ -350,8 +358,9 @@ def apply(plan, link: _Link, read: DirectoryRead, *, backup_file, retries, repor
             report = ApplyReport(report_file, plan, uri=settings.uri, bind=_who(settings))
         except OSError as exc:
             return {"failed": True, "changed": False,
-                    "msg": f"cannot write the apply report {report_file}: {exc}; "
-                           "nothing was written"}
+                    "msg": _("The apply report %(path)s could not be written (%(reason)s); "
+                             "nothing was written to the directory.", path=report_file,
+                             reason=exc.strerror or str(exc))}
         out["report_file"] = report_file
     try:
         if backup_file:
@@ -376,10 +385,11 @@ def apply(plan, link: _Link, read: DirectoryRead, *, backup_file, retries, repor
         msg = apply_summary(result, len(plan.operations))
         if (unlocated and result.conflict and result.failed.op == "add"
                 and "entryAlreadyExists" in result.failed.message):
-            msg += (f" The read met a referral to {', '.join(unlocated)}: the entry may be "
-                    "in the part of the tree the server refers elsewhere.")
+            msg += " " + _("The entry may be in the part of the directory that another server "
+                           "holds (for IT: the read met a referral to %(urls)s).",
+                           urls=", ".join(unlocated))
         if report is not None:
-            msg += f" The apply report is {report_file}."
+            msg += " " + _("The apply report is %(path)s.", path=report_file)
         out.update(failed=True, msg=msg)
     return out
 
