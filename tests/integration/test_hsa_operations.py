@@ -173,7 +173,9 @@ def test_a_plan_made_before_someone_else_wrote_is_a_conflict_not_an_overwrite(
     finally:
         conn.unbind()
     assert result.conflict, result.to_dict()
-    assert "nothing was overwritten" in result.failed.message
+    assert result.failed.message.startswith(
+        "Någon annan har ändrat posten sedan den lästes; inget skrevs över. För IT: modify "
+        ), result.failed.message
     assert values(hsa_sandbox, NORR_DN, "mail") == ["theirs@example.se"]
 
 
