@@ -214,6 +214,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.directory
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
     LANGUAGE_OPTION,
+    _,
     use_language,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.reports.files import (
@@ -269,9 +270,10 @@ def _load_people(module):
     with use_language(module.params["language"]):  # the findings in the user's language
         result = load_provider(module.params["provider_path"],
                                strict_ids=module.params["strict_ids"])
-    if result.model is None:
-        module.fail_json(msg="the provider description has errors; fix them first",
-                         errors=[str(f) for f in result.errors])
+        if result.model is None:
+            module.fail_json(msg=_("The provider description has errors; fix them first (run "
+                                   "playbooks/validate.yml to see them all)."),
+                             errors=[str(f) for f in result.errors])
     return result.model.people, [str(f) for f in result.warnings]
 
 

@@ -205,3 +205,21 @@ def test_nfd_names_do_not_cause_endless_modifications(hsa_sandbox, tmp_path):
     rc, result, out = run_module("hsa_reconcile", {"provider_path": str(nfc),
                                                    **ldap_args(hsa_sandbox)}, check=True)
     assert rc == 0 and result["changed"] is False, result.get("plan_text", out)[:2000]
+
+
+@pytest.mark.parametrize(("language", "head", "finding"), [
+    ("sv", "Beskrivningen av vårdgivaren har fel; rätta dem först",
+     "people[0].surname: finns två gånger på samma ställe"),
+    ("en", "The provider description has errors; fix them first",
+     "people[0].surname: appears twice in the same mapping"),
+])
+def test_siths_certificates_refuses_a_bad_description_in_the_users_language(
+        tmp_path, language, head, finding):
+    changed, where, _what = CASES["duplicate_key"]
+    folder = write_tree(tmp_path / "provider", {**BASE, **changed})
+    rc, result, out = run_module("siths_certificates", {
+        "provider_path": str(folder), "trust_bundle": [str(tmp_path / "none.pem")],
+        "read_ldap": False, "language": language})
+    assert rc != 0 and result["msg"].startswith(head), out[:2000]
+    (error,) = result["errors"]
+    assert error.startswith(where) and finding in error, error
