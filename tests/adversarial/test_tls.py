@@ -135,12 +135,12 @@ def test_plain_ldap_without_starttls_is_refused_unless_allowed(hsa_sandbox, tmp_
 
     with pytest.raises(LdapConfigError) as err:
         hsa_sandbox.connect(start_tls=False)
-    assert "clear text" in str(err.value) and hsa_sandbox.bind_password not in str(err.value)
+    assert "okrypterat" in str(err.value) and hsa_sandbox.bind_password not in str(err.value)
     folder = write_tree(tmp_path / "p", provider_files(people=1))
     hsa_sandbox.reset()
     rc, res, out = run_module("hsa_reconcile", {"provider_path": str(folder), "start_tls": False,
                                                 **ldap_args(hsa_sandbox)})
-    assert rc != 0 and "clear text" in res["msg"] and hsa_entries(hsa_sandbox) == [], out[-2000:]
+    assert rc != 0 and "okrypterat" in res["msg"] and hsa_entries(hsa_sandbox) == [], out[-2000:]
     with hsa_sandbox.connect(start_tls=False, allow_plaintext=True) as conn:  # allowed
         assert conn.tls_version() is None  # a plain connection, as asked for
         assert list(conn.search(hsa_sandbox.base_dn, attributes=["objectClass"]))

@@ -147,7 +147,7 @@ def test_an_alias_never_leads_a_read_out_of_the_base_dn(box):
 
 
 def test_an_empty_password_is_refused_before_any_connection(box):
-    with pytest.raises(LdapConfigError, match="unauthenticated bind"):
+    with pytest.raises(LdapConfigError, match="unauthenticated bind"):  # the RFC's term
         connect(box.settings(bind_password=""))
 
 

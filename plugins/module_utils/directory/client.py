@@ -194,43 +194,48 @@ def settings_from_env(environ: dict | None = None, **overrides) -> LdapSettings:
 def check_settings(s: LdapSettings) -> LdapSettings:
     """Validate settings before any connection; return them with start_tls resolved."""
     if not s.uri:
-        raise LdapConfigError(
-            "no LDAP URI: set hsa_ldap_uri (or HSA_LDAP_URI), e.g. ldaps://hsa.example.se"
-        )
+        raise LdapConfigError(_(
+            "The address of the directory is missing: set hsa_ldap_uri (or HSA_LDAP_URI), "
+            "e.g. ldaps://hsa.example.se."))
     parsed = urlparse(s.uri)
     if parsed.scheme not in ("ldap", "ldaps") or not parsed.hostname:
-        raise LdapConfigError(
-            f"hsa_ldap_uri {s.uri!r} is not an LDAP URI (write ldap://host:389 or ldaps://host:636)"
-        )
+        raise LdapConfigError(_(
+            "hsa_ldap_uri %(uri)s is not the address of a directory: write ldap://host:389 or "
+            "ldaps://host:636.", uri=repr(s.uri)))
     if not s.base_dn:
-        raise LdapConfigError("no base DN: set hsa_ldap_base_dn (or HSA_LDAP_BASE_DN), e.g. c=SE")
+        raise LdapConfigError(_(
+            "The part of the directory to read is not given: set hsa_ldap_base_dn (or "
+            "HSA_LDAP_BASE_DN), e.g. c=SE."))
     start_tls = s.start_tls
     if start_tls is None:
         start_tls = parsed.scheme == "ldap"
     if parsed.scheme == "ldaps" and start_tls:
-        raise LdapConfigError("start_tls makes no sense with ldaps:// (TLS is already on)")
+        raise LdapConfigError(_(
+            "Turn hsa_ldap_start_tls off with ldaps://: the connection is already encrypted "
+            "(TLS)."))
     if parsed.scheme == "ldap" and not start_tls and not s.allow_plaintext:
-        raise LdapConfigError(
-            f"{s.uri} without StartTLS would send the bind password in clear text; "
-            "use ldaps://, keep StartTLS on, or set hsa_ldap_allow_plaintext: true (lab only)"
-        )
+        raise LdapConfigError(_(
+            "The password would be sent unencrypted (in clear text) to %(uri)s: use ldaps://, "
+            "keep hsa_ldap_start_tls on, or set hsa_ldap_allow_plaintext: true (only in a "
+            "lab).", uri=s.uri))
     if s.client_cert and not s.client_key:
-        raise LdapConfigError("hsa_ldap_client_cert is set but hsa_ldap_client_key is not")
+        raise LdapConfigError(_(
+            "hsa_ldap_client_cert is set but its key is not: set hsa_ldap_client_key too."))
     for label, path in (("ca_file", s.ca_file), ("client_cert", s.client_cert),
                         ("client_key", s.client_key)):
         if path and not os.path.isfile(path):
-            raise LdapConfigError(f"hsa_ldap_{label}: file {path!r} does not exist")
+            raise LdapConfigError(_("hsa_ldap_%(setting)s: the file %(path)s does not exist.",
+                                    setting=label, path=repr(path)))
     if not s.client_cert and s.bind_dn and s.bind_password is None:
-        raise LdapConfigError(
-            "hsa_ldap_bind_dn is set but no password was given "
-            "(set hsa_ldap_bind_password from vault, or HSA_LDAP_BIND_PASSWORD)"
-        )
+        raise LdapConfigError(_(
+            "hsa_ldap_bind_dn is set but no password was given: set hsa_ldap_bind_password "
+            "from vault, or HSA_LDAP_BIND_PASSWORD."))
     if not s.client_cert and s.bind_dn and s.bind_password == "":
-        raise LdapConfigError(
-            "hsa_ldap_bind_password is empty: a bind with a name and no password is an "
-            "unauthenticated bind (RFC 4513 5.1.2), which a server may take as anonymous; "
-            "set the password (from vault), or leave hsa_ldap_bind_dn empty for anonymous"
-        )
+        raise LdapConfigError(_(
+            "hsa_ldap_bind_password is empty: a login with a name and no password is an "
+            "unauthenticated bind (RFC 4513 5.1.2), which a server may take as anonymous. Set "
+            "the password (from vault), or leave hsa_ldap_bind_dn empty for an anonymous "
+            "login."))
     return replace(s, start_tls=start_tls)
 
 
