@@ -120,7 +120,8 @@ KINDS = [
      '(om Null är texten, sätt den inom citattecken: "Null")',
      "is empty: YAML reads the unquoted word Null as no value (null), not as text"),
     ("yaml-syntax", "    titles: [Läkare]\n", "    titles: [Läkare\n", "", "error",
-     "fel i YAML-syntaxen:", "YAML syntax error:"),
+     "fel i YAML-syntaxen i kolumn 20 (för IT, YAML-tolken säger: did not find expected",
+     "YAML syntax error at column 20 (for IT, the YAML parser says: did not find expected"),
 ]
 
 

@@ -215,14 +215,13 @@ def _syntax_error(doc: YamlDoc, text: str, exc: yaml.MarkedYAMLError) -> None:
             _("YAML allows only spaces for indentation: replace the tab with spaces "
               "(set your editor to insert spaces)"),
         )
-    problem = exc.problem or _("invalid YAML")
+    problem = exc.problem or "invalid YAML"
     if tabs and ("\\t" in problem or "tab" in problem):
         return
-    context = f"; {exc.context}" if exc.context else ""
+    # The parser's own words (English) are the technical part, for IT.
+    said = problem + (f"; {exc.context}" if exc.context else "")
     if exc.context_mark and exc.context_mark is not mark:
-        context += " " + _("on line %(line)s", line=exc.context_mark.line + 1)
-    if mark:
-        problem += " " + _("at column %(column)s", column=mark.column + 1)
+        said += f" (line {exc.context_mark.line + 1})"
     if "expected a single document" in (exc.context or ""):
         _error(
             doc,
@@ -231,10 +230,15 @@ def _syntax_error(doc: YamlDoc, text: str, exc: yaml.MarkedYAMLError) -> None:
             _("keep one document per file; split it into several files in the folder"),
         )
         return
+    if mark:
+        message = _("YAML syntax error at column %(column)s (for IT, the YAML parser says: "
+                    "%(said)s)", column=mark.column + 1, said=said)
+    else:
+        message = _("YAML syntax error (for IT, the YAML parser says: %(said)s)", said=said)
     _error(
         doc,
         line,
-        _("YAML syntax error: %(problem)s%(context)s", problem=problem, context=context),
+        message,
         _("check indentation (spaces only, same depth for sibling keys), colons and quotes "
           "on this line and the one above"),
     )
