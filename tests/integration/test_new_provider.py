@@ -89,6 +89,9 @@ def test_starter_description_passes_validation_in_the_repo(repo):
 def test_readme_names_the_four_commands(repo):
     text = (repo / "README.md").read_text(encoding="utf-8")
     assert text.startswith("# Sjöviks Vård AB: Webcert med SITHS-kort\n")
+    unit = (repo / "provider/units/e001.yml").read_text(encoding="utf-8")
+    assert unit.startswith("# Sjöviks Vård AB Vårdcentral: en vårdenhet, dess "
+                           "medarbetaruppdrag och dess personer.\n")
     block = text.split("## De fyra kommandona", 1)[1].split("```", 2)[1]
     commands = [ln for ln in block.splitlines() if ln and not ln.startswith(("#", "sh"))]
     assert commands == [
@@ -147,6 +150,8 @@ def test_scaffold_in_english_on_request(installed_collection, tmp_path):  # noqa
     assert "(the name, organisationsnummer and HSA-ids are placeholders)" in r.stdout
     readme = (dest / "README.md").read_text(encoding="utf-8")
     assert "## The four commands" in readme and "De fyra kommandona" not in readme
+    unit = (dest / "provider/units/e001.yml").read_text(encoding="utf-8")
+    assert "One file per unit: copy this file for the next one." in unit
     hsa_vars = yaml.safe_load((dest / "inventories/production/group_vars/all/hsa.yml")
                               .read_text(encoding="utf-8"))
     assert hsa_vars["webcert_language"] == "en"
@@ -370,7 +375,7 @@ def test_staff_list_and_ldif_import_from_the_repository(repo):
     assert "personal.xlsx, rad 3, kolumn 'Efternamn': efternamn saknas" in r.stdout
     unit = (repo / "provider/units/e001.yml").read_text(encoding="utf-8")
     assert "  - hsa_id: SE5599123451-P002\n    given_name: Olle\n" in unit
-    assert "One file per unit: copy this file for the next one." in unit  # comments kept
+    assert "En fil per vårdenhet: kopiera den här filen för nästa." in unit  # comments kept
     playbook("webcert_siths.onboarding.validate", cwd=repo)
 
     # An LDIF export from the HSA agent, imported into a new folder of the repository.
