@@ -102,7 +102,8 @@ KINDS = [
      'is not a legitimerad yrkesgrupp as HSA writes it (did you mean "Läkare"?'),
     ("expected-role", "expected_role: LAKARE", "expected_role: sjuksköterska",
      "people[1].expected_role", "warning",
-     "är förväntat, men Webcert gör personen till läkare (befattningskod 204010 (AT-läkare))",
+     "är den förväntade rollen, men Webcert gör personen till läkare (befattningskod 204010 "
+     "(AT-läkare))",
      "is expected, but Webcert will make this person läkare (befattningskod 204010 (AT-läkare))"),
     ("reference", "    unit: SE5599123451-E110\n    expected_role",
      "    unit: SE5599123451-E111\n    expected_role", "people[1].unit", "error",
