@@ -3,12 +3,17 @@
 The logic lives in ``plugins/module_utils/workstation/`` (policy, versions, services,
 installers, trust, reboot, compliance);
 each filter converts their error values into one ``AnsibleFilterError`` that
-lists every problem.
+lists every problem. Filters whose answer holds sentences for people take ``language``
+(``webcert_language``: ``sv``, the default, or ``en``).
 """
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import (
+    check_language,
+    use_language,
+)
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.compliance import (
     build_report,
     evaluate_host,
@@ -26,8 +31,10 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstati
     values_by_key,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.reboot import (
+    pending_reason,
     reboot_decision,
     reboot_message,
+    restart_reason,
     window_problems,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.services import (
@@ -59,6 +66,12 @@ def _call(func, *args, **kwargs):
         raise AnsibleFilterError(str(exc)) from exc
 
 
+def _in_language(language, func, *args):
+    """``func(*args)`` with its sentences in ``language`` (Swedish when empty)."""
+    with use_language(_call(check_language, language or None)):
+        return _call(func, *args)
+
+
 def webcert_browser_registry_ops(spec, present=None, owned=None):
     """Registry operations (list of {control, path, name, type, data, state})."""
     ops, errors = browser_registry_ops(spec, present, owned)
@@ -88,8 +101,18 @@ def webcert_owned_entries(stat):
     return owned_by_key(stat)
 
 
-def webcert_reboot_decision(now, window, users, allow, force=False):
-    return _call(reboot_decision, now, window, users or [], bool(allow), bool(force))
+def webcert_reboot_decision(now, window, users, allow, force=False, language=None):
+    return _in_language(language, reboot_decision, now, window, users or [], bool(allow), bool(force))
+
+
+def webcert_restart_reason(subject, kind, language=None):
+    """Why a restart is wanted (``installer``, ``uninstalled``, ``driver``, ``windows``)."""
+    return _in_language(language, restart_reason, subject, kind)
+
+
+def webcert_restart_pending(reasons, why, check_mode=False, language=None):
+    """The restarts still wanted and why the host was not restarted."""
+    return _in_language(language, pending_reason, reasons or [], why, bool(check_mode))
 
 
 def webcert_reboot_message(language, delay_seconds):
@@ -117,9 +140,10 @@ def webcert_installer_problems(installer, path="installer", allow_http=False):
 
 
 def webcert_install_decision(
-    installed, client, minimum=None, target=None, package_type=None, md_pattern=None
+    installed, client, minimum=None, target=None, package_type=None, md_pattern=None, language=None
 ):
-    return _call(
+    return _in_language(
+        language,
         install_decision,
         installed,
         client,
@@ -134,8 +158,10 @@ def webcert_products(installed, md_pattern=None):
     return normalise_products(installed, md_pattern or None)
 
 
-def webcert_client_conflicts(installed, client, package_type="standard", md_pattern=None):
-    return _call(client_conflicts, installed, client, package_type or "standard", md_pattern or None)
+def webcert_client_conflicts(installed, client, package_type="standard", md_pattern=None, language=None):
+    return _in_language(
+        language, client_conflicts, installed, client, package_type or "standard", md_pattern or None
+    )
 
 
 def webcert_service_rules(
@@ -165,8 +191,8 @@ def webcert_legacy_cas(certificates, names=None):
     return legacy_certificates(certificates, names or None)
 
 
-def webcert_workstation_compliance(raw, host, groups, require_reader=True):
-    return evaluate_host(host, groups or [], raw, require_reader)
+def webcert_workstation_compliance(raw, host, groups, require_reader=True, language=None):
+    return _in_language(language, evaluate_host, host, groups or [], raw, require_reader)
 
 
 def webcert_workstation_report(hosts, generated):
@@ -185,6 +211,8 @@ class FilterModule:
             "webcert_owned_entries": webcert_owned_entries,
             "webcert_reboot_decision": webcert_reboot_decision,
             "webcert_reboot_message": webcert_reboot_message,
+            "webcert_restart_reason": webcert_restart_reason,
+            "webcert_restart_pending": webcert_restart_pending,
             "webcert_reboot_window_problems": webcert_reboot_window_problems,
             "webcert_installer_outcome": webcert_installer_outcome,
             "webcert_version_compare": webcert_version_compare,

@@ -142,9 +142,10 @@ def test_rollout_stops_after_a_failed_batch_but_still_reports(tmp_path):
         h["host"]: h for h in json.loads((report_dir / "workstations.json").read_text())["hosts"]
     }
     assert hosts["pc-norr-01"]["problems"][0].startswith("unreachable:")
-    # The second batch never ran; the host is still listed.
+    # The second batch never ran; the host is still listed (in Swedish, the default).
     assert hosts["pc-tand-01"]["problems"] == [
-        "no facts gathered: the host was unreachable, failed, or was not reached in this run"
+        "Inga uppgifter insamlade: datorn svarade inte, körningen misslyckades eller datorn nåddes"
+        " inte i den här körningen"
     ]
 
 

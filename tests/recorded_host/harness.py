@@ -242,6 +242,8 @@ class Fleet:
             ANSIBLE_FORCE_COLOR="0",
             ANSIBLE_STDOUT_CALLBACK="default",
             ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+            # One worker per host: a task of the fleet is one round, not two.
+            ANSIBLE_FORKS=str(max(5, sum(len(h) for h in self.groups.values()))),
         )
         command = [
             PLAYBOOK,

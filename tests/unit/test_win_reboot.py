@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import use_language
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.installers import (
     validate_installer,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.reboot import (
     in_window,
+    pending_reason,
     reboot_decision,
     reboot_message,
+    restart_reason,
     window_problems,
 )
 
@@ -43,8 +46,12 @@ def test_decision_needs_permission_window_and_nobody_logged_on():
     outside = reboot_decision("10:00", "19:00-06:00", [], allow=True)
     assert outside == {
         "reboot": False,
-        "reason": "outside the maintenance window 19:00-06:00 (host time 10:00)",
+        "reason": "utanför underhållsfönstret 19:00-06:00 (datorns klocka 10:00)",
     }
+    with use_language("en"):
+        assert reboot_decision("10:00", "19:00-06:00", [], allow=True)["reason"] == (
+            "outside the maintenance window 19:00-06:00 (host time 10:00)"
+        )
     busy = reboot_decision("21:00", "19:00-06:00", ["CLINIC\\anna"], allow=True)
     assert busy["reboot"] is False and "CLINIC\\anna" in busy["reason"]
     assert reboot_decision("21:00", "19:00-06:00", ["CLINIC\\anna"], allow=True, force=True)["reboot"] is True
@@ -53,7 +60,9 @@ def test_decision_needs_permission_window_and_nobody_logged_on():
 
 def test_message_is_swedish_by_default_and_english_on_request():
     assert reboot_message("sv", 300).startswith("Datorn startas om om 5 minuter")
-    assert reboot_message("en", 60).startswith("This computer restarts in 1 minutes")
+    assert reboot_message("en", 60).startswith("This computer restarts in 1 minute to")
+    assert reboot_message("en", 600).startswith("This computer restarts in 10 minutes")
+    assert reboot_message("", 60).startswith("Datorn startas om om 1 minut för")
 
 
 def test_installer_from_the_controller_or_a_path_not_both():
@@ -81,3 +90,22 @@ def test_stopped_smart_card_service_without_a_reader_is_normal():
     assert service_problems(rules, stopped, readers_present=True) != []
     manual = {"SCardSvr": {"state": "stopped", "start_mode": "manual"}}
     assert service_problems(rules, manual, readers_present=False) != []
+
+
+def test_restart_reasons_are_swedish_by_default_and_english_on_request():
+    assert restart_reason("SITHS eID-app", "installer") == (
+        "SITHS eID-app: installationsprogrammet behöver en omstart (slutkod 3010)"
+    )
+    assert pending_reason(["Windows väntar på en omstart"], "", check_mode=True) == (
+        "Windows väntar på en omstart (ingen omstart: kontrolläge (--check))"
+    )
+    with use_language("en"):
+        driver = restart_reason("omnikey.inf", "driver")
+        assert driver.startswith("reader driver omnikey.inf asks for a restart")
+        why = reboot_decision("10:00", "19:00-06:00", [], allow=True)["reason"]
+        assert pending_reason([restart_reason("Net iD", "uninstalled")], why) == (
+            "Net iD was uninstalled; a restart must come before the next installation"
+            " (not restarted: outside the maintenance window 19:00-06:00 (host time 10:00))"
+        )
+    with pytest.raises(ValueError, match="unknown restart reason"):
+        restart_reason("x", "because")

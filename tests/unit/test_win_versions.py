@@ -1,10 +1,15 @@
-"""Version rules, client/service compatibility, installer checks and compliance."""
+"""Version rules, client/service compatibility, installer checks and compliance.
+
+The rules are checked on their English sentences (``webcert_language: en``); the tests at the
+end prove that Swedish is what a person reads by default.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core import use_language
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.compliance import (
     build_report,
     evaluate_host,
@@ -46,6 +51,16 @@ NETID = {"DisplayName": "Net iD Enterprise", "DisplayVersion": "6.8.2.14", "PSCh
 # Shaped by win_service_info.ps1 itself (tests/windows_contract.py): a running service is "started".
 RUNNING_AUTO = {k: service_row("SCardSvr", "started", "auto")[k] for k in ("state", "start_mode")}
 MD_EID = dict(EID, DisplayName="SITHS eID-app för Windows MD", PSChildName="{EIDMD}")
+
+
+@pytest.fixture(autouse=True)
+def english(request):
+    """English sentences, except in the tests about the default language."""
+    if "swedish_by_default" in request.node.name:
+        yield
+        return
+    with use_language("en"):
+        yield
 
 
 # ----------------------------------------------------------------- versions
@@ -197,9 +212,9 @@ def test_service_problems_name_the_service_and_reason():
     }
     problems = service_problems(rules, services)
     assert len(problems) == 4
-    assert any("SCardSvr is stopped, expected started" in p for p in problems)
+    assert any("SCardSvr is stopped, expected running" in p for p in problems)
     assert any(
-        "CertPropSvc start mode is auto, expected disabled" in p and "MD packages" in p for p in problems
+        "CertPropSvc start mode is automatic, expected disabled" in p and "MD package" in p for p in problems
     )
 
 
@@ -207,7 +222,7 @@ def test_delayed_auto_counts_as_auto_and_missing_stopped_service_is_fine():
     rules = service_rules("siths_eid_app", md_package=True)
     assert service_problems(rules, {"SCardSvr": {"state": "started", "start_mode": "delayed"}}) == []
     assert service_problems(rules, {}) == [
-        "service SCardSvr is missing (the Smart Card resource manager must run for any card reader)"
+        "service SCardSvr is missing (the Smart Card service must run for any card reader)"
     ]
 
 
@@ -389,7 +404,7 @@ def test_compliant_host_matches_the_contract():
         ({"reboot": {"pending": True, "reason": "outside the maintenance window"}}, "outside the"),
         (
             {"client": {"name": "siths_eid_app", "installed": [EID], "reboot_required": True}},
-            "reboot is pending",
+            "restart is pending",
         ),
         ({"browser": {"values": 6, "pending": 2}}, "2 browser policy registry values"),
         (
@@ -413,7 +428,7 @@ def test_compliant_host_matches_the_contract():
         ),
         (
             {"smartcard": None},
-            "no smart-card service facts",
+            "no facts about the smart-card services",
         ),
     ],
 )
@@ -430,7 +445,7 @@ def test_missing_reader_is_a_warning_when_not_required():
     assert evaluate_host("pc", [], raw)["compliant"] is False
     relaxed = evaluate_host("pc", [], raw, require_reader=False)
     assert relaxed["compliant"] is True
-    assert relaxed["warnings"] == ["no smart-card reader is connected"]
+    assert relaxed["warnings"] == ["no card reader is connected"]
 
 
 def test_legacy_ca_is_only_a_warning_unless_removal_was_asked():
@@ -466,3 +481,34 @@ def test_report_sorted_with_summary():
     assert [h["host"] for h in report["hosts"]] == ["a", "b"]
     assert report["summary"] == {"hosts": 2, "compliant": 1, "non_compliant": 1}
     assert report["generated"] == "2026-11-26T10:00:00+01:00"
+
+
+# ----------------------------------------------------------------------------- Swedish by default
+
+
+def test_compliance_sentences_are_swedish_by_default():
+    raw = raw_facts()
+    raw["client"]["installed"] = []
+    raw["smartcard"]["readers"] = []
+    raw["browser"]["pending"] = 1
+    raw["reboot"] = {"pending": True, "reason": ""}
+    entry = evaluate_host("pc", [], raw)
+    assert "SITHS eID-app är inte installerad" in entry["problems"]
+    assert "Ingen kortläsare är ansluten" in entry["problems"]
+    assert any(p.startswith("1 webbläsarinställning avviker") for p in entry["problems"]), entry["problems"]
+    assert any("omstart" in p for p in entry["problems"]), entry["problems"]
+    with use_language("en"):
+        assert "SITHS eID-app is not installed" in evaluate_host("pc", [], raw)["problems"]
+
+
+def test_conflicts_services_and_decisions_are_swedish_by_default():
+    [conflict] = client_conflicts([MD_EID, NETID], "siths_eid_app", "md")
+    assert conflict["reason"] == "Net iD Enterprise får inte kombineras med MD-paketet av SITHS eID-appen"
+    switch = install_decision([MD_EID], "siths_eid_app", "2.0.8481", "2.0.8481", "standard")
+    assert "MD-paketet" in switch["reason"] and "avinstallera, starta om, installera" in switch["reason"]
+    problems = service_problems(
+        service_rules("siths_eid_app", md_package=True),
+        {"SCardSvr": {"state": "stopped", "start_mode": "manual"}, "CertPropSvc": {"state": "started"}},
+    )
+    assert any(p.startswith("Tjänsten SCardSvr är stoppad men ska vara igång") for p in problems), problems
+    assert any("Certifikatspridning" in p for p in problems), problems

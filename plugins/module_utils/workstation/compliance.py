@@ -1,12 +1,15 @@
 """One host's compliance entry and the ``workstations.json`` document (pure).
 
 The raw facts the Windows roles gather become the contract of ``docs/architecture.md``.
+Every problem and warning is a sentence for the clinic's IT staff and managers, in the current
+language (``i18n.core.use_language``; Swedish by default), the technical detail last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ..i18n.core import _, ngettext
 from .services import service_problems, service_view
 from .versions import (
     CLIENT_LABELS,
@@ -49,7 +52,7 @@ def evaluate_host(host: str, groups: Iterable[str], raw: Mapping | None, require
     }
     if not raw:
         entry["problems"].append(
-            "no facts gathered: the host was unreachable, failed, or was not reached in this run"
+            _("no facts gathered: the host was unreachable, failed, or was not reached in this run")
         )
         return entry
     problems: list[str] = entry["problems"]
@@ -63,7 +66,9 @@ def evaluate_host(host: str, groups: Iterable[str], raw: Mapping | None, require
         _judge_client(client, entry, problems, warnings)
         reboot = reboot or bool(client.get("reboot_required"))
     else:
-        problems.append("no smart-card client facts (netid or siths_eid_app role did not run)")
+        problems.append(
+            _("no facts about the SITHS card software (for IT: the netid or siths_eid_app role did not run)")
+        )
     alongside = raw.get("netid_alongside")
     if alongside:
         # Net iD Enterprise kept next to the standard eID-app (SITHS Admin PCs).
@@ -79,11 +84,11 @@ def evaluate_host(host: str, groups: Iterable[str], raw: Mapping | None, require
         problems.extend(service_problems(card.get("rules") or [], services, bool(readers)))
         entry["readers"] = readers
         if not readers:
-            (problems if require_reader else warnings).append("no smart-card reader is connected")
+            (problems if require_reader else warnings).append(_("no card reader is connected"))
         problems.extend(card.get("problems") or [])
         reboot = reboot or bool(card.get("reboot_required"))
     else:
-        problems.append("no smart-card service facts (smartcard role did not run)")
+        problems.append(_("no facts about the smart-card services (for IT: the smartcard role did not run)"))
 
     browser = raw.get("browser")
     if browser:
@@ -94,11 +99,17 @@ def evaluate_host(host: str, groups: Iterable[str], raw: Mapping | None, require
         }
         if entry["policies"]["pending"]:
             problems.append(
-                f"{entry['policies']['pending']} browser policy registry values differ from the desired state"
+                ngettext(
+                    "%(num)s browser policy registry value differs from the desired state",
+                    "%(num)s browser policy registry values differ from the desired state",
+                    entry["policies"]["pending"],
+                )
             )
         problems.extend(browser.get("problems") or [])
     else:
-        problems.append("no browser policy facts (webcert_browser role did not run)")
+        problems.append(
+            _("no facts about the browser policies (for IT: the webcert_browser role did not run)")
+        )
 
     trust = raw.get("trust")
     if trust:
@@ -117,22 +128,29 @@ def evaluate_host(host: str, groups: Iterable[str], raw: Mapping | None, require
             "legacy": legacy,
         }
         for name in missing:
-            problems.append(f"SITHS CA certificate {name} is not trusted")
+            problems.append(_("SITHS CA certificate %(name)s is not trusted", name=name))
         for name in legacy:
             (problems if trust.get("remove_legacy") else warnings).append(
-                f"legacy SITHS CA {name} is still trusted"
+                _("legacy SITHS CA %(name)s is still trusted", name=name)
             )
         if not trust.get("expected"):
-            warnings.append("no SITHS CA certificates configured (siths_trust_certificates is empty)")
+            warnings.append(
+                _(
+                    "no SITHS CA certificates configured (for IT: siths_trust_root_certificates and"
+                    " siths_trust_issuing_certificates are empty)"
+                )
+            )
     pending = raw.get("reboot") or {}
     if reboot or pending.get("pending"):
         reboot = True
         problems.append(
-            "a reboot is pending to finish an installation: "
-            + (pending.get("reason") or "the host was not rebooted in this run")
+            _(
+                "a restart is pending to finish an installation: %(reason)s",
+                reason=pending.get("reason") or _("the host was not restarted in this run"),
+            )
         )
     if pending.get("installer_rebooted"):
-        warnings.append("an installer restarted the host itself (exit code 1641)")
+        warnings.append(_("an installer restarted the host itself (exit code 1641)"))
     entry["reboot_required"] = reboot
     entry["compliant"] = not problems
     return entry
@@ -173,21 +191,39 @@ def _judge_client(
             entry["package_type"] = package_type
     minimum = client.get("min_version") or None
     if found is None:
-        problems.append(f"{label} is not installed")
+        problems.append(_("%(client)s is not installed", client=label))
     elif minimum:
         try:
             if not version_at_least(found["version"], minimum):
-                problems.append(f"{label} {found['version']} is older than the required {minimum}")
+                problems.append(
+                    _(
+                        "%(client)s %(version)s is older than the required %(minimum)s",
+                        client=label,
+                        version=found["version"],
+                        minimum=minimum,
+                    )
+                )
         except ValueError:
-            problems.append(f"{label} version {found['version']!r} cannot be read; required {minimum}")
+            problems.append(
+                _(
+                    "the version of %(client)s (%(version)s) cannot be read; %(minimum)s is required",
+                    client=label,
+                    version=found["version"],
+                    minimum=minimum,
+                )
+            )
     if name in CLIENTS:
         for other in client_conflicts(installed, name, package_type, md_pattern):
             problems.append(f"{other['name']} {other['version'] or ''}".rstrip() + f": {other['reason']}")
         for other in coexisting_clients(installed, name, package_type, md_pattern):
             if "netid_client" in (name, other["family"]):
                 warnings.append(
-                    f"{other['name']} is installed next to {label}; Inera's coexistence rule covers"
-                    " Net iD Enterprise only: check it on a pilot PC"
+                    _(
+                        "%(other)s is installed next to %(client)s; Inera's coexistence rule covers"
+                        " Net iD Enterprise only: check it on a pilot PC",
+                        other=other["name"],
+                        client=label,
+                    )
                 )
     problems.extend(client.get("problems") or [])
     return found

@@ -4,7 +4,9 @@
 ``start_pending``, ``stop_pending``, ``continue_pending``, ``pause_pending`` or
 ``paused`` and ``start_mode`` as ``auto``, ``delayed``, ``manual``, ``disabled``,
 ``boot`` or ``system`` (see its .ps1 in the installed collection;
-tests/unit/test_windows_module_contract.py keeps these in step).
+tests/unit/test_windows_module_contract.py keeps these in step). Problems are sentences in the
+current language (``i18n.core``; Swedish by default); a rule's reason is a msgid (``N_``)
+translated when a problem names it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
+from ..i18n.core import N_, _
 from .versions import CLIENTS
 
 # Values win_service_info can return (its .ps1: the ``$state`` and ``$startType`` switches).
@@ -25,6 +28,14 @@ SERVICE_STATES = (
     "paused",
 )
 START_MODES = ("boot", "system", "auto", "manual", "disabled", "delayed")
+# How a sentence names the states and start modes the roles enforce or commonly see.
+STATE_LABELS = {"started": N_("running"), "stopped": N_("stopped"), "missing": N_("missing")}
+START_MODE_LABELS = {
+    "auto": N_("automatic"),
+    "delayed": N_("automatic (delayed start)"),
+    "manual": N_("manual"),
+    "disabled": N_("disabled"),
+}
 
 
 @dataclass(frozen=True)
@@ -58,21 +69,21 @@ def service_rules(
             "SCardSvr",
             "started",
             "auto",
-            "the Smart Card resource manager must run for any card reader",
+            N_("the Smart Card service must run for any card reader"),
         )
     ]
     mode = certprop
-    reason = "set by the operator"
+    reason = N_("set by IT")
     if certprop == "auto":
         mode = "unmanaged"
         if client == "siths_eid_app" and md_package:
             mode, reason = (
                 "disabled",
-                "SITHS eID-app MD packages require Certificate Propagation to be disabled",
+                N_("the SITHS eID-app MD package requires Certificate Propagation to be disabled"),
             )
         elif netid_certmover:
             # Net iD Enterprise's CertMover, also where Net iD runs next to the eID-app.
-            mode, reason = "disabled", "Net iD CertMover conflicts with Certificate Propagation"
+            mode, reason = "disabled", N_("Net iD CertMover conflicts with Certificate Propagation")
     if mode == "disabled":
         rules.append(ServiceRule("CertPropSvc", "stopped", "disabled", reason))
     elif mode == "enabled":
@@ -83,7 +94,7 @@ def service_rules(
                 "SCPolicySvc",
                 "started",
                 "auto",
-                "card removal locks the screen (Smart Card Removal Policy)",
+                N_("pulling the SITHS card locks the screen (for IT: Smart Card Removal Policy)"),
             )
         )
     return rules
@@ -127,20 +138,42 @@ def service_problems(
     for rule in rules:
         r = rule if isinstance(rule, ServiceRule) else ServiceRule(**rule)
         seen = service_view(_lookup_ci(services, r.name))
+        why = _(r.reason) if r.reason else ""
         if seen["state"] == "missing":
             if r.state == "started":
-                problems.append(f"service {r.name} is missing ({r.reason})")
+                problems.append(_("service %(name)s is missing (%(reason)s)", name=r.name, reason=why))
             continue
         if r.name in READER_TRIGGERED and not readers_present and seen["state"] == "stopped":
             seen = dict(seen, state=r.state)
         # The rule speaks win_service's words (started/stopped), and so does win_service_info.
         if seen["state"] != r.state:
-            problems.append(f"service {r.name} is {seen['state']}, expected {r.state} ({r.reason})")
+            problems.append(
+                _(
+                    "service %(name)s is %(state)s, expected %(wanted)s (%(reason)s)",
+                    name=r.name,
+                    state=_label(STATE_LABELS, seen["state"]),
+                    wanted=_label(STATE_LABELS, r.state),
+                    reason=why,
+                )
+            )
         mode = seen["start_mode"]
         delayed_auto = r.start_mode == "auto" and mode == "delayed"
         if mode is not None and mode != r.start_mode and not delayed_auto:
-            problems.append(f"service {r.name} start mode is {mode}, expected {r.start_mode} ({r.reason})")
+            problems.append(
+                _(
+                    "service %(name)s start mode is %(mode)s, expected %(wanted)s (%(reason)s)",
+                    name=r.name,
+                    mode=_label(START_MODE_LABELS, mode),
+                    wanted=_label(START_MODE_LABELS, r.start_mode),
+                    reason=why,
+                )
+            )
     return problems
+
+
+def _label(labels: Mapping[str, str], value: str) -> str:
+    """A state or start mode in the current language (the module's own word when unknown)."""
+    return _(labels[value]) if value in labels else str(value)
 
 
 def _lookup_ci(mapping: Mapping[str, Mapping], key: str) -> Mapping | None:

@@ -5,7 +5,8 @@
 * which installed package belongs to which client family, coexistence and conflicts;
 * whether a client must be installed or upgraded.
 
-Errors are values: :class:`Problem` carries a dotted path and a message.
+Errors are values: :class:`Problem` carries a dotted path and a message. The reasons of
+conflicts and install decisions are in the current language (``i18n.core``; Swedish by default).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from ..i18n.core import N_, _
 
 CLIENTS = ("siths_eid_app", "netid_enterprise", "netid_client")
 
@@ -42,6 +45,8 @@ PRODUCT_PATTERNS = {
 }
 
 PACKAGE_TYPES = ("standard", "md")
+# How a sentence names each packaging of the SITHS eID-app.
+PACKAGE_LABELS = {"standard": N_("the standard package"), "md": N_("the MD package")}
 
 # Which SITHS eID-app uninstall entries are the MD (minidriver) packaging. Inera publishes the
 # MD package as a separate download; the DisplayName it registers is checked on the pilot PC
@@ -217,20 +222,29 @@ def client_conflicts(
             if family == "siths_eid_app":
                 if product["package_type"] != package_type:
                     kind = "switch"
-                    reason = (
-                        f"{product['name']} is the {product['package_type']} package and this host"
-                        f" should have the {package_type} package: uninstall, reboot, install"
+                    reason = _(
+                        "%(name)s is %(installed)s and this host should have %(wanted)s:"
+                        " uninstall, reboot, install",
+                        name=product["name"],
+                        installed=_package(product["package_type"]),
+                        wanted=_package(package_type),
                     )
             elif package_type == "md":
                 kind = "conflict"
-                reason = f"{product['name']} must not be combined with the SITHS eID-app MD package"
+                reason = _(
+                    "%(name)s must not be combined with the SITHS eID-app MD package", name=product["name"]
+                )
         elif family == "siths_eid_app":
             if product["package_type"] == "md":
                 kind = "conflict"
-                reason = f"{product['name']} (MD package) must not be combined with Net iD"
+                reason = _("%(name)s (MD package) must not be combined with Net iD", name=product["name"])
         elif family != client:
             kind = "conflict"
-            reason = f"{product['name']} and {CLIENT_LABELS[client]} are alternatives; keep one"
+            reason = _(
+                "%(name)s and %(client)s are alternatives; keep one",
+                name=product["name"],
+                client=CLIENT_LABELS[client],
+            )
         if kind:
             found.append({**product, "kind": kind, "reason": reason})
     return found
@@ -279,25 +293,45 @@ def install_decision(
         other = installed_client(installed, client, None, md_pattern)
     current_version = current["version"] if current else None
     if other is not None:
+        names = {
+            "name": other["name"],
+            "installed": _package(other["package_type"]),
+            "wanted": _package(package_type),
+        }
         if target is None:
             return _decision(
                 "blocked",
                 other["version"],
-                f"{other['name']} is the {other['package_type']} package, this host should have"
-                f" the {package_type} package, and no installer is supplied",
+                _(
+                    "%(name)s is %(installed)s, this host should have %(wanted)s,"
+                    " and no installer is supplied",
+                    **names,
+                ),
             )
         return _decision(
             "switch",
             other["version"],
-            f"{other['name']} is the {other['package_type']} package; this host should have the"
-            f" {package_type} package (uninstall, reboot, install)",
+            _(
+                "%(name)s is %(installed)s; this host should have %(wanted)s (uninstall, reboot, install)",
+                **names,
+            ),
         )
     if current is None:
         if target is None:
-            return _decision("blocked", None, f"{label} is not installed and no installer is supplied")
+            return _decision(
+                "blocked", None, _("%(client)s is not installed and no installer is supplied", client=label)
+            )
         if minimum and not version_at_least(target, minimum):
-            return _decision("blocked", None, f"the supplied installer ({target}) is older than {minimum}")
-        return _decision("install", None, f"{label} is not installed")
+            return _decision(
+                "blocked",
+                None,
+                _(
+                    "the supplied installer (%(target)s) is older than %(minimum)s",
+                    target=target,
+                    minimum=minimum,
+                ),
+            )
+        return _decision("install", None, _("%(client)s is not installed", client=label))
     try:
         too_old = bool(minimum) and not version_at_least(current_version, minimum)
     except ValueError:
@@ -309,22 +343,40 @@ def install_decision(
         except ValueError:
             behind_target = True
     if too_old or behind_target:
+        words = {"client": label, "current": current_version, "minimum": minimum, "target": target}
         if target is None:
             return _decision(
                 "blocked",
                 current_version,
-                f"{label} {current_version} is older than {minimum} and no installer is supplied",
+                _("%(client)s %(current)s is older than %(minimum)s and no installer is supplied", **words),
             )
         if minimum and not version_at_least(target, minimum):
             return _decision(
                 "blocked",
                 current_version,
-                f"the supplied installer ({target}) is older than {minimum}",
+                _("the supplied installer (%(target)s) is older than %(minimum)s", **words),
             )
-        why = f"older than {minimum}" if too_old else f"older than the supplied {target}"
-        return _decision("upgrade", current_version, f"{label} {current_version} is {why}")
-    return _decision("none", current_version, f"{label} {current_version} is installed")
+        if too_old:
+            return _decision(
+                "upgrade", current_version, _("%(client)s %(current)s is older than %(minimum)s", **words)
+            )
+        return _decision(
+            "upgrade",
+            current_version,
+            _("%(client)s %(current)s is older than the supplied %(target)s", **words),
+        )
+    return _decision(
+        "none",
+        current_version,
+        _("%(client)s %(current)s is installed", client=label, current=current_version),
+    )
 
 
 def _decision(action: str, current: str | None, reason: str) -> dict:
     return {"action": action, "current": current, "reason": reason}
+
+
+def _package(package_type: str | None) -> str:
+    """``the standard package`` / ``the MD package`` in the current language."""
+    label = PACKAGE_LABELS.get(str(package_type))
+    return _(label) if label else str(package_type)
