@@ -98,6 +98,17 @@ options:
         run, or even when the process is killed before the C(end) line, the file says what
         was applied. See docs/hsa.md.
     type: path
+  requester:
+    description: Who asks for the change (shown at the top of the change request, O(export_dir)).
+    type: str
+    default: ""
+  contact:
+    description: Whom the HSA agent (ombud) contacts with questions (shown at the top).
+    type: str
+    default: ""
+  date:
+    description: The date of the change request, YYYY-MM-DD (default today).
+    type: str
   plan_file:
     description:
       - Write the whole plan as text (as RV(plan_text) has it, in O(language)) to this file
@@ -324,6 +335,7 @@ cache:
   sample: {"description": "hit"}
 """
 
+import datetime as dt
 import gc
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -373,6 +385,9 @@ def argument_spec() -> dict:
         "backup_file": {"type": "path"},
         "retries": {"type": "int", "default": 3},
         "report_file": {"type": "path"},
+        "requester": {"type": "str", "default": ""},
+        "contact": {"type": "str", "default": ""},
+        "date": {"type": "str"},
         "plan_file": {"type": "path"},
         "plan_markdown_file": {"type": "path"},
         "plan_lines": {"type": "int"},
@@ -447,7 +462,8 @@ def main() -> None:
         module.fail_json(msg="plan_lines must be 0 or more")
 
     try:
-        settings, settings_error = ldap_settings(module), None
+        with use_language(p["language"]):  # a settings error in the reader's language
+            settings, settings_error = ldap_settings(module), None
     except LdapConfigError as exc:
         settings, settings_error = None, exc
     cache = DescriptionCache(p["cache_dir"] or default_cache_dir()) if p["cache"] else None
@@ -468,7 +484,9 @@ def main() -> None:
                 backup_file=p["backup_file"], retries=p["retries"], report_file=p["report_file"],
                 prepared=prepared, output=PlanOutput(
                     text_file=p["plan_file"], markdown_file=p["plan_markdown_file"],
-                    lines=p["plan_lines"], operations=p["plan_operations"]))
+                    lines=p["plan_lines"], operations=p["plan_operations"]),
+                request_meta={"requester": p["requester"], "contact": p["contact"],
+                              "date": p["date"] or dt.date.today().isoformat()})
     except (LdapConfigError, LdapConnectError) as exc:
         module.fail_json(msg=str(exc), findings=findings, changed=False)
     except PlanFileError as exc:  # before anything was applied or exported

@@ -134,4 +134,4 @@ def test_directory_plan_as_markdown_for_ci(box, tmp_path):
     assert r.returncode == 0, r.stdout[-3000:]
     md = out.read_text(encoding="utf-8")
     assert "| Förskrivarkod | Ändra 1234567 till 7654321. |" in md
-    assert "### Ändra personuppgifter: SE5599123451-P101" in md
+    assert "### Ändra personuppgifter: Åsa Öberg (SE5599123451-P101)" in md

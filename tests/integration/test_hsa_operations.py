@@ -120,7 +120,9 @@ def copy_with(tmp_path: Path, name: str, edits: dict[str, tuple[str, str]]) -> P
 
 def assert_conflict_or_success(rc: int, out: str) -> None:
     if rc != 0:
-        assert "conflict" in out and "nothing was overwritten" in out, out[-4000:]
+        # Swedish by default: "... på grund av en konflikt: Någon annan har ändrat posten
+        # sedan den lästes; inget skrevs över."
+        assert "på grund av en konflikt" in out and "inget skrevs över" in out, out[-4000:]
 
 
 # --------------------------------------------------------------------------- concurrency

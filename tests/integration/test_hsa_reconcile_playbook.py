@@ -66,10 +66,14 @@ def test_validation_error_stops_before_any_write(box, tmp_path):
 
 def test_export_writes_files_for_the_hsa_agent_and_not_the_directory(box, tmp_path):
     out = tmp_path / "change"
-    r = playbook(box, "-e", f"hsa_provider_path={EXAMPLE}", "-e", f"hsa_export_dir={out}")
+    r = playbook(box, "-e", f"hsa_provider_path={EXAMPLE}", "-e", f"hsa_export_dir={out}",
+                 "-e", '{"hsa_change_requester": "Anna Andersson, IT", '
+                 '"hsa_change_contact": "it@example.se", "hsa_change_date": "2026-12-24"}')
     assert r.returncode == 0, r.stdout + r.stderr
     assert entries(box) == 0
     md = (out / "change-request.md").read_text(encoding="utf-8")
+    head = md.split("##", 1)[0]
+    assert "Anna Andersson, IT" in head and "it@example.se" in head and "2026-12-24" in head
     assert "### Registrera ny vårdenhet: " in md and "Sjöviks Vårdcentraler AB" in md, md[:2000]
     assert "Arbetsplatskod" in md and "unitPrescriptionCode" not in md.split("För IT")[0]
     assert (out / "change-request.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

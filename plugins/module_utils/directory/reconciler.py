@@ -72,6 +72,7 @@ def reconcile(
     report_file: str | None = None,
     prepared=None,
     output: PlanOutput | None = None,
+    request_meta: dict | None = None,
 ) -> dict:
     """Read, plan, and apply / export / only report. Returns the module's result dict.
 
@@ -87,7 +88,8 @@ def reconcile(
     as ``prepared`` (a ``description_cache.CachedDescription``). ``connect_fn(settings)``
     opens a bound ``client.Connection`` (default ``client.connect``). ``output`` says
     which plan files to write and how much of the plan the result carries (default: all
-    of it, no files).
+    of it, no files). ``request_meta``: the top of the change request (``requester``,
+    ``contact``, ``date``), as hsa_baseline has them.
     """
     desired, provider = desired_state(model, prepared, settings.base_dn)
     if desired.errors:
@@ -104,7 +106,8 @@ def reconcile(
         out: dict = {"changed": False, "failed": False}
         unlocated = refuse_referrals(plan, link, read.references, out)
         known = _Known((*desired.entries, *read.entries),
-                       {e.hsa_id for e in desired.entries if e.kind == "person"})
+                       {e.hsa_id for e in desired.entries if e.kind == "person"},
+                       dict(request_meta or {}))
         out.update(plan_result(plan, output, provider, known))
         if plan.errors:
             out.update(failed=True, errors=plan.errors,
@@ -245,6 +248,7 @@ class _Known:
 
     entries: tuple = ()
     people: set | None = None
+    meta: dict = field(default_factory=dict)  # requester, contact, date
 
 
 def _request(plan, provider: tuple[str, str], known: _Known | None) -> dict:
@@ -254,7 +258,7 @@ def _request(plan, provider: tuple[str, str], known: _Known | None) -> dict:
 
     known = known or _Known()
     return build_change_request(
-        plan, meta={"provider_name": provider[0], "provider_id": provider[1]},
+        plan, meta={**known.meta, "provider_name": provider[0], "provider_id": provider[1]},
         entries=known.entries, described=known.people)
 
 
