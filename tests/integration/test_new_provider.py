@@ -155,6 +155,7 @@ def test_scaffold_in_english_on_request(installed_collection, tmp_path):  # noqa
     hsa_vars = yaml.safe_load((dest / "inventories/production/group_vars/all/hsa.yml")
                               .read_text(encoding="utf-8"))
     assert hsa_vars["webcert_language"] == "en"
+    assert "No git tag $baseline yet" in (dest / "ci/hsa-apply.sh").read_text(encoding="utf-8")
     r = playbook("webcert_siths.onboarding.new_provider", "-e", f"dest={tmp_path / 'x'}",
                  "-e", "org_no=12345", "-e", "webcert_language=en", cwd=tmp_path, check=False,
                  ANSIBLE_COLLECTIONS_PATH=str(installed_collection.collections))
@@ -315,7 +316,7 @@ def test_ombud_workflow_from_the_repository_without_any_directory(repo):
 
     # First change request (main branch, no tag yet): everything is new.
     r = run(["sh", "ci/hsa-apply.sh"], cwd=repo, env=user_env(repo / ".ansible-home", **ombud))
-    assert "No git tag hsa-confirmed yet" in r.stdout
+    assert "Ingen git-tagg hsa-confirmed ännu" in r.stdout
     first = (repo / "reports/change-request/change-request.md").read_text(encoding="utf-8")
     assert "Registrera vårdgivaren: Sjöviks Vård AB (SE5599123451-VG01)" in first
     assert "Beställare: Anna IT" in first and "Kontakt vid frågor: it@sjovik.example.se" in first
