@@ -17,6 +17,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.compliance import (
     build_report,
     evaluate_host,
+    host_failure,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.installers import (
     installer_outcome,
@@ -195,6 +196,11 @@ def webcert_workstation_compliance(raw, host, groups, require_reader=True, langu
     return _in_language(language, evaluate_host, host, groups or [], raw, require_reader)
 
 
+def webcert_host_failure(detail, kind, language=None):
+    """Why a host has no complete facts (``unreachable``, ``failed``, ``lost``)."""
+    return _in_language(language, host_failure, detail, kind)
+
+
 def webcert_workstation_report(hosts, generated):
     return build_report(hosts, generated)
 
@@ -228,4 +234,5 @@ class FilterModule:
             "webcert_legacy_cas": webcert_legacy_cas,
             "webcert_workstation_compliance": webcert_workstation_compliance,
             "webcert_workstation_report": webcert_workstation_report,
+            "webcert_host_failure": webcert_host_failure,
         }

@@ -108,7 +108,7 @@ def test_check_run_writes_a_summary_for_every_host_even_when_unreachable(tmp_pat
     norr = report["hosts"][0]
     assert norr["groups"] == ["unit_norr", "workstations"]
     assert norr["compliant"] is False
-    assert norr["problems"][0].startswith("unreachable:")
+    assert norr["problems"][0].startswith("Datorn svarade inte (för IT: unreachable):")
     assert set(norr) >= {
         "host",
         "groups",
@@ -141,7 +141,7 @@ def test_rollout_stops_after_a_failed_batch_but_still_reports(tmp_path):
     hosts = {
         h["host"]: h for h in json.loads((report_dir / "workstations.json").read_text())["hosts"]
     }
-    assert hosts["pc-norr-01"]["problems"][0].startswith("unreachable:")
+    assert hosts["pc-norr-01"]["problems"][0].startswith("Datorn svarade inte (för IT: unreachable):")
     # The second batch never ran; the host is still listed (in Swedish, the default).
     assert hosts["pc-tand-01"]["problems"] == [
         "Inga uppgifter insamlade: datorn svarade inte, körningen misslyckades eller datorn nåddes"

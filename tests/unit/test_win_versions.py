@@ -13,6 +13,7 @@ from ansible_collections.webcert_siths.onboarding.plugins.module_utils.i18n.core
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.compliance import (
     build_report,
     evaluate_host,
+    host_failure,
 )
 from ansible_collections.webcert_siths.onboarding.plugins.module_utils.workstation.installers import (
     signature_problems,
@@ -512,3 +513,12 @@ def test_conflicts_services_and_decisions_are_swedish_by_default():
     )
     assert any(p.startswith("Tjänsten SCardSvr är stoppad men ska vara igång") for p in problems), problems
     assert any("Certifikatspridning" in p for p in problems), problems
+
+
+def test_host_failures_are_swedish_by_default_and_english_on_request():
+    assert host_failure("timed out", "unreachable") == "Datorn svarade inte (för IT: unreachable): timed out"
+    with use_language("en"):
+        assert host_failure("", "lost").startswith("the connection was lost during the run")
+        assert host_failure("Install: failed (rc 1603)", "failed").endswith("(rc 1603)")
+    with pytest.raises(ValueError, match="unknown host failure"):
+        host_failure("", "gone")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ..i18n.core import _, ngettext
+from ..i18n.core import N_, _, ngettext
 from .services import service_problems, service_view
 from .versions import (
     CLIENT_LABELS,
@@ -154,6 +154,24 @@ def evaluate_host(host: str, groups: Iterable[str], raw: Mapping | None, require
     entry["reboot_required"] = reboot
     entry["compliant"] = not problems
     return entry
+
+
+# Why a host has no (complete) facts; playbooks/workstations.yml records one per failed host.
+HOST_FAILURES = {
+    "unreachable": N_("the host did not answer (for IT: unreachable): %(detail)s"),
+    "failed": N_("the run failed on this host: %(detail)s"),
+    "lost": N_(
+        "the connection was lost during the run (for IT: unreachable mid-role); the state shown is"
+        " from before the loss and the host must be run again"
+    ),
+}
+
+
+def host_failure(detail: object, kind: str) -> str:
+    """The problem sentence of a host that failed in the run, in the current language."""
+    if kind not in HOST_FAILURES:
+        raise ValueError(f"unknown host failure {kind!r} (one of {', '.join(HOST_FAILURES)})")
+    return _(HOST_FAILURES[kind], detail="" if detail is None else str(detail))
 
 
 def build_report(hosts: Iterable[Mapping], generated: str) -> dict:
