@@ -284,6 +284,12 @@ def _date(text) -> dt.date | None:
     raise ValueError(text)
 
 
+def _what_to_do(found) -> str:
+    """A rule's (problem, fix) as one line: what is wrong, then what to write."""
+    problem, fix = (*tuple(found), "")[:2]
+    return f"{problem}; {fix}" if fix else problem
+
+
 def read_staff(path: str, mapping: Mapping, strict_ids: bool = True
                ) -> tuple[list[StaffRow], list[RowProblem]]:
     header, table = _read_table(path, mapping)
@@ -318,7 +324,7 @@ def read_staff(path: str, mapping: Mapping, strict_ids: bool = True
                 values[fld] = [v.strip() for v in str(raw).split(mapping.list_separator)
                                if v.strip()]
                 if fld == "group_prescriber_codes":
-                    problem = next((rules.group_prescriber_code_problem(v)[0]
+                    problem = next((_what_to_do(rules.group_prescriber_code_problem(v))
                                     for v in values[fld]
                                     if rules.group_prescriber_code_problem(v)), None)
             else:
@@ -332,7 +338,7 @@ def read_staff(path: str, mapping: Mapping, strict_ids: bool = True
                     # a code Excel stored as a number lost its leading zeros
                     text = text.zfill(7 if fld == "prescriber_code" else 6)
                 found = check(text) if check else None
-                problem = found[0] if found else None
+                problem = _what_to_do(found) if found else None
                 values[fld] = text
             if problem:
                 bad.append(RowProblem(number, column, str(raw), problem, name))
