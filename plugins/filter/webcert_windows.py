@@ -179,8 +179,8 @@ def webcert_services_by_name(services):
     return services_from_info(flat)
 
 
-def webcert_signature_problems(signature, signer_subject=None):
-    return signature_problems(signature, signer_subject)
+def webcert_signature_problems(signature, signer_subject=None, language=None):
+    return _in_language(language, signature_problems, signature, signer_subject)
 
 
 def webcert_cert_thumbprint(content):

@@ -291,6 +291,16 @@ def test_signature_check():
     assert signature_problems(None, "Inera AB") == [
         "the installer's Authenticode signature could not be read"
     ]
+    assert "expected a signer whose name contains 'Inera AB'" in problems[1]
+
+
+def test_signature_problems_are_swedish_by_default():
+    problems = signature_problems({"status": "NotSigned", "subject": ""}, "Inera AB")
+    assert problems == [
+        "Installationsprogrammets Authenticode-signatur har status NotSigned, men ska vara Valid",
+        "Installationsprogrammet är signerat av '-', men signeraren ska ha ett namn som innehåller"
+        " 'Inera AB'",
+    ]
 
 
 # ----------------------------------------------------------------- certificates

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from ..i18n.core import _
 from .versions import Problem, parse_version
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -142,22 +143,30 @@ def installer_problem_strings(
 
 
 def signature_problems(signature: Mapping | None, signer_subject: str | None) -> list[str]:
-    """Judge a ``Get-AuthenticodeSignature`` result ``{status, subject}``."""
+    """Judge a ``Get-AuthenticodeSignature`` result ``{status, subject}`` (sentences in the current
+    language)."""
     if not signer_subject:
         return []
     if not signature:
-        return ["the installer's Authenticode signature could not be read"]
+        return [_("the installer's Authenticode signature could not be read")]
     status = str(signature.get("status", ""))
     subject = str(signature.get("subject") or "")
     problems = []
     if status.lower() != "valid":
         problems.append(
-            f"the installer's Authenticode signature status is {status or 'unknown'}, expected Valid"
+            _(
+                "the installer's Authenticode signature status is %(status)s, expected Valid",
+                status=status or "unknown",
+            )
         )
     if signer_subject.lower() not in subject.lower():
         problems.append(
-            f"the installer is signed by {subject or 'nobody'!r},"
-            f" expected a subject containing {signer_subject!r}"
+            _(
+                "the installer is signed by '%(subject)s', expected a signer whose name contains"
+                " '%(wanted)s'",
+                subject=subject or "-",
+                wanted=signer_subject,
+            )
         )
     return problems
 
