@@ -271,6 +271,8 @@ _THE_OBJECT = {
     "person": N_("the person %(hsa_id)s"),
     "commission": N_("the commission %(hsa_id)s"),
 }
+
+
 def object_name(kind: str | None, hsa_id: str | None, capital: bool = False) -> str:
     """The object as a message names it ("the care unit SE…-E1"), in the current language."""
     template = _THE_OBJECT.get(kind or "", _THE_ENTRY)
