@@ -79,7 +79,7 @@ def test_each_host_is_reported_with_its_true_state(fleet):
         assert report[host]["compliant"] is False, host
     # The run fails at the end (hosts need attention) after every host was handled.
     assert fleet.first.returncode != 0
-    assert "Hosts needing attention" in fleet.first.stdout
+    assert "PCs that need attention (see workstations.json)" in fleet.first.stdout
 
 
 def test_busy_installer_is_tried_again_and_succeeds(fleet):
@@ -109,7 +109,7 @@ def test_rollout_stops_after_a_failed_batch_with_max_fail_zero(fleet):
     (fleet.reports / "workstations.json").unlink()
     run = fleet.run("--limit", "pc-1603,pc-ok")
     report = fleet.report()
-    assert "stopping the rollout" in run.stdout
+    assert "the rollout stops here" in run.stdout  # webcert_language: en
     assert "no facts gathered" in " ".join(report["pc-ok"]["problems"])
     assert not fleet.calls("pc-ok"), "the second batch is never contacted"
 

@@ -121,7 +121,7 @@ def test_check_run_writes_a_summary_for_every_host_even_when_unreachable(tmp_pat
         "problems",
     }
     assert report["summary"] == {"hosts": 2, "compliant": 0, "non_compliant": 2}
-    assert "Hosts needing attention" in result.stdout
+    assert "Datorer som behöver åtgärdas (se workstations.json)" in result.stdout
 
 
 def test_rollout_stops_after_a_failed_batch_but_still_reports(tmp_path):
@@ -137,7 +137,7 @@ def test_rollout_stops_after_a_failed_batch_but_still_reports(tmp_path):
         "workstation_serial=1",
     )
     assert result.returncode != 0
-    assert "stopping the rollout" in result.stdout
+    assert "utrullningen stoppas här" in result.stdout
     hosts = {
         h["host"]: h for h in json.loads((report_dir / "workstations.json").read_text())["hosts"]
     }
@@ -167,7 +167,7 @@ def test_rollout_stops_after_a_failed_batch_but_still_reports(tmp_path):
             "uses plain http",
         ),
         ({"smartcard_certprop": "sometimes"}, "smartcard_certprop"),
-        ({"workstation_client": "bankid"}, "workstation_client bankid must be"),
+        ({"workstation_client": "bankid"}, "workstation_client är bankid; det ska vara"),
     ],
 )
 def test_bad_settings_fail_on_the_controller_before_any_host_is_touched(

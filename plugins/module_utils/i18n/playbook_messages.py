@@ -40,6 +40,20 @@ MESSAGES = {
     "hsa_apply_report": N_("What was written, one line per change (apply report): %(path)s"),
     "hsa_export_files": N_("Files for the HSA agent (ombud):"),
     "hsa_findings": N_("About the provider description:"),
+    # playbooks/workstations.yml
+    "workstations_batch_stopped": N_(
+        "%(failed)s of %(hosts)s PCs failed in this batch (the limit is %(limit)s%%); the "
+        "rollout stops here."),
+    "workstations_attention": N_(
+        "PCs that need attention (see workstations.json): %(hosts)s"),
+    "workstations_client_unknown": N_(
+        "%(host)s: workstation_client is %(client)s; it must be siths_eid_app, "
+        "netid_enterprise or netid_client."),
+    "workstations_netid_needs_standard": N_(
+        "%(host)s: Net iD for SITHS Admin (workstation_netid_for_siths_admin) needs the SITHS "
+        "eID app's standard package (workstation_client siths_eid_app, "
+        "siths_eid_app_package_type standard): Inera says the MD package must not be combined "
+        "with Net iD."),
     # playbooks/siths.yml
     "siths_inputs_missing": N_(
         "Give the provider description (hsa_provider_path) and the SITHS CA certificates from "
