@@ -120,8 +120,8 @@ def webcert_reboot_message(language, delay_seconds):
     return reboot_message(language, delay_seconds)
 
 
-def webcert_reboot_window_problems(window, path="workstation_reboot_window"):
-    return [str(p) for p in window_problems(window, path)]
+def webcert_reboot_window_problems(window, path="workstation_reboot_window", language=None):
+    return _in_language(language, lambda: [str(p) for p in window_problems(window, path)])
 
 
 def webcert_installer_outcome(result):
@@ -136,8 +136,8 @@ def webcert_version_at_least(version, minimum):
     return _call(version_at_least, version, minimum)
 
 
-def webcert_installer_problems(installer, path="installer", allow_http=False):
-    return installer_problem_strings(installer, path, allow_http)
+def webcert_installer_problems(installer, path="installer", allow_http=False, language=None):
+    return _in_language(language, installer_problem_strings, installer, path, allow_http)
 
 
 def webcert_install_decision(

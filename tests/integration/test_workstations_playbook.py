@@ -160,7 +160,7 @@ def test_rollout_stops_after_a_failed_batch_but_still_reports(tmp_path):
                     "version": "2.0.8481",
                 }
             },
-            "siths_eid_app_installer.sha256: is required",
+            "siths_eid_app_installer.sha256: krävs: installationsfilens SHA-256",
         ),
         (
             {"webcert_browser_popup_hosts": ["http://wc2.webcert.intygstjanster.se"]},

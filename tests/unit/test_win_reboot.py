@@ -70,7 +70,7 @@ def test_installer_from_the_controller_or_a_path_not_both():
     assert validate_installer({**base, "src": "files/SITHS.exe"}) == []
     assert validate_installer({**base, "path": "https://repo.example.se/SITHS.exe"}) == []
     [both] = validate_installer({**base, "src": "a.exe", "path": "C:\\a.exe"})
-    assert "not both" in both.message
+    assert "inte båda" in both.message  # Swedish by default
     [url_in_src] = validate_installer({**base, "src": "https://x/a.exe"})
     assert url_in_src.path == "installer.src"
     [timeout] = validate_installer({**base, "src": "a.exe", "timeout": 2})
@@ -109,3 +109,24 @@ def test_restart_reasons_are_swedish_by_default_and_english_on_request():
         )
     with pytest.raises(ValueError, match="unknown restart reason"):
         restart_reason("x", "because")
+
+
+def test_configuration_problems_in_swedish_by_default_and_english_on_request():
+    from ansible_collections.webcert_siths.onboarding.plugins.filter.webcert_windows import (
+        webcert_installer_problems,
+        webcert_reboot_window_problems,
+    )
+
+    bad = {"path": "http://repo.example.se/a.exe", "sha256": "x", "product_id": "{X}",
+           "version": "två"}
+    swedish = webcert_installer_problems(bad, "netid_installer")
+    english = webcert_installer_problems(bad, "netid_installer", language="en")
+    assert "netid_installer.path: 'http://repo.example.se/a.exe' använder okrypterad http" in (
+        " | ".join(swedish))
+    assert any("är inte en SHA-256-kontrollsumma" in p for p in swedish)
+    assert any("'två' är inte ett versionsnummer" in p for p in swedish)
+    assert any("uses plain http; use https:// or a UNC path" in p for p in english)
+    assert webcert_reboot_window_problems("kväll") == [
+        "workstation_reboot_window: 'kväll' är inte ett underhållsfönster; skriv det som "
+        "19:00-06:00 (datorns lokala tid)"]
+    assert "is not a maintenance window" in webcert_reboot_window_problems("x", language="en")[0]

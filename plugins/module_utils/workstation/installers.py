@@ -26,23 +26,23 @@ def validate_installer(installer: object, path: str = "installer", allow_http: b
         return [
             Problem(
                 path,
-                "must be a mapping with path, sha256, product_id and version"
-                f" (got {type(installer).__name__})",
+                _("must be a mapping with path, sha256, product_id and version (got %(type)s)",
+                  type=type(installer).__name__),
             )
         ]
     problems: list[Problem] = []
     src = installer.get("src") or ""
     source = installer.get("path") or ""
     if not isinstance(src, str):
-        return [Problem(f"{path}.src", "must be a string (a file on the Ansible controller)")]
+        return [Problem(f"{path}.src", _("must be a string (a file on the Ansible controller)"))]
     if not isinstance(source, str):
-        return [Problem(f"{path}.path", "must be a string (UNC path, local path or https:// URL)")]
+        return [Problem(f"{path}.path", _("must be a string (UNC path, local path or https:// URL)"))]
     if src.strip() and source.strip():
         return [
             Problem(
                 path,
-                "give either src (a file on the controller, copied to the host) or path"
-                " (https:// URL, UNC or local path on the host), not both",
+                _("give either src (a file on the controller, copied to the host) or path "
+                  "(https:// URL, UNC or local path on the host), not both"),
             )
         ]
     if not src.strip() and not source.strip():
@@ -53,17 +53,19 @@ def validate_installer(installer: object, path: str = "installer", allow_http: b
             problems.append(
                 Problem(
                     f"{path}.src",
-                    f"{src!r} must be a file on the controller; put URLs and UNC paths in path",
+                    _("%(src)s must be a file on the controller; put URLs and UNC paths in path",
+                      src=repr(src)),
                 )
             )
     elif lowered.startswith("http://") and not allow_http:
-        problems.append(Problem(f"{path}.path", f"{source!r} uses plain http; use https:// or a UNC path"))
+        problems.append(Problem(f"{path}.path", _("%(source)s uses plain http; use https:// or a UNC path",
+                                                  source=repr(source))))
     elif not (lowered.startswith(("https://", "http://", "\\\\")) or re.match(r"^[a-z]:\\", lowered)):
         problems.append(
             Problem(
                 f"{path}.path",
-                f"{source!r} is not a UNC path (\\\\server\\share\\file),"
-                " a local path (C:\\...) or an https:// URL",
+                _("%(source)s is not a UNC path (\\\\server\\share\\file), a local path "
+                  "(C:\\...) or an https:// URL", source=repr(source)),
             )
         )
     sha = installer.get("sha256")
@@ -71,19 +73,20 @@ def validate_installer(installer: object, path: str = "installer", allow_http: b
         problems.append(
             Problem(
                 f"{path}.sha256",
-                "is required: the installer's SHA-256 (Get-FileHash -Algorithm SHA256)",
+                _("is required: the installer's SHA-256 (Get-FileHash -Algorithm SHA256)"),
             )
         )
     elif not isinstance(sha, str) or not _SHA256.match(sha):
         problems.append(
-            Problem(f"{path}.sha256", f"{sha!r} is not a SHA-256 digest (64 hexadecimal characters)")
+            Problem(f"{path}.sha256", _("%(sha)s is not a SHA-256 digest (64 hexadecimal characters)",
+                                                   sha=repr(sha)))
         )
     product_id = installer.get("product_id")
     if not isinstance(product_id, str) or not product_id.strip():
         problems.append(
             Problem(
                 f"{path}.product_id",
-                "is required: the uninstall key name of the product (a GUID like {...} for MSI)",
+                _("is required: the uninstall key name of the product (a GUID like {...} for MSI)"),
             )
         )
     version = installer.get("version")
@@ -91,7 +94,7 @@ def validate_installer(installer: object, path: str = "installer", allow_http: b
         problems.append(
             Problem(
                 f"{path}.version",
-                "is required: the version this installer installs (e.g. 2.0.8481)",
+                _("is required: the version this installer installs (e.g. 2.0.8481)"),
             )
         )
     else:
@@ -105,7 +108,7 @@ def validate_installer(installer: object, path: str = "installer", allow_http: b
         and not isinstance(arguments, str)
         and (not isinstance(arguments, Sequence) or not all(isinstance(a, str) for a in arguments))
     ):
-        problems.append(Problem(f"{path}.arguments", "must be a string or a list of strings"))
+        problems.append(Problem(f"{path}.arguments", _("must be a string or a list of strings")))
     codes = installer.get("expected_return_codes")
     if codes is not None and (
         isinstance(codes, str | bytes)
@@ -113,24 +116,24 @@ def validate_installer(installer: object, path: str = "installer", allow_http: b
         or not all(isinstance(c, int) and not isinstance(c, bool) for c in codes)
     ):
         problems.append(
-            Problem(f"{path}.expected_return_codes", "must be a list of integers, e.g. [0, 3010]")
+            Problem(f"{path}.expected_return_codes", _("must be a list of integers, e.g. [0, 3010]"))
         )
     uninstall = installer.get("uninstall_arguments")
     if uninstall is not None and not isinstance(uninstall, str):
         problems.append(
-            Problem(f"{path}.uninstall_arguments", "must be a string (the documented silent switch)")
+            Problem(f"{path}.uninstall_arguments", _("must be a string (the documented silent switch)"))
         )
     timeout = installer.get("timeout")
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, int) or not 5 <= timeout <= 14400
     ):
-        problems.append(Problem(f"{path}.timeout", "must be a number of seconds from 5 to 14400"))
+        problems.append(Problem(f"{path}.timeout", _("must be a number of seconds from 5 to 14400")))
     signer = installer.get("signer_subject")
     if signer is not None and not isinstance(signer, str):
         problems.append(
             Problem(
                 f"{path}.signer_subject",
-                "must be a string (part of the Authenticode signer subject)",
+                _("must be a string (part of the Authenticode signer subject)"),
             )
         )
     return problems

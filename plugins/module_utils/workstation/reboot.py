@@ -25,9 +25,9 @@ def parse_window(window: object) -> tuple[int, int] | None:
         return None
     match = _WINDOW.match(window) if isinstance(window, str) else None
     if not match:
-        raise ValueError(
-            f"{window!r} is not a maintenance window; write it like 19:00-06:00 (host local time)"
-        )
+        raise ValueError(_(
+            "%(window)s is not a maintenance window; write it like 19:00-06:00 (host local time)",
+            window=repr(window)))
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     return h1 * 60 + m1, h2 * 60 + m2
 
@@ -48,7 +48,7 @@ def in_window(now: str, window: object) -> bool:
         return True
     match = _CLOCK.match(now or "")
     if not match:
-        raise ValueError(f"{now!r} is not a clock time HH:MM")
+        raise ValueError(_("%(now)s is not a clock time HH:MM", now=repr(now)))
     minute = int(match.group(1)) * 60 + int(match.group(2))
     start, end = bounds
     if start == end:

@@ -79,14 +79,14 @@ def parse_version(text: object) -> tuple[int, ...]:
     Raises ``ValueError`` with a readable message for anything else.
     """
     if isinstance(text, bool) or text is None:
-        raise ValueError(f"{text!r} is not a version (write it like 6.7 or 2.0.8481)")
+        raise ValueError(_("%(text)s is not a version (write it like 6.7 or 2.0.8481)", text=repr(text)))
     if isinstance(text, int | float):
         text = str(text)
     if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a version (write it like 6.7 or 2.0.8481)")
+        raise ValueError(_("%(text)s is not a version (write it like 6.7 or 2.0.8481)", text=repr(text)))
     match = _VERSION.match(text)
     if not match:
-        raise ValueError(f"{text!r} is not a version (write it like 6.7 or 2.0.8481)")
+        raise ValueError(_("%(text)s is not a version (write it like 6.7 or 2.0.8481)", text=repr(text)))
     return tuple(int(part) for part in match.group(1).split("."))
 
 
@@ -208,9 +208,10 @@ def client_conflicts(
     ``reason`` sentence (empty list = nothing in the way).
     """
     if client not in CLIENTS:
-        raise ValueError(f"unknown client {client!r} (choose one of {', '.join(CLIENTS)})")
+        raise ValueError(_("unknown client %(client)s (choose one of %(clients)s)",
+                           client=repr(client), clients=", ".join(CLIENTS)))
     if package_type not in PACKAGE_TYPES:
-        raise ValueError(f"package type {package_type!r} must be standard or md")
+        raise ValueError(_("package type %(type)s must be standard or md", type=repr(package_type)))
     products = _product_list(installed, md_pattern)
     found = []
     for product in products:

@@ -1,5 +1,9 @@
 """The import modules (staff_import, hsa_import, hsa_baseline) run in-process: Swedish by
-default, English with language=en; bad input names the file, the row or line and the field."""
+default, English with language=en; bad input names the file, the row or line and the field.
+
+A pytest test, not an ``ansible-test units`` one (tests/unit/plugins): it reads the example
+inventory and needs python-ldap, and the built collection that ansible-test runs holds
+neither."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-ROOT = Path(__file__).resolve().parents[4]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "inventories" / "example" / "provider"
 MODULES = "ansible_collections.webcert_siths.onboarding.plugins.modules."
 MAPPING = ("columns:\n  hsa_id: HSA-id\n  given_name: Förnamn\n  surname: Efternamn\n"
