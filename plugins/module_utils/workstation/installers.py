@@ -78,8 +78,8 @@ def validate_installer(installer: object, path: str = "installer", allow_http: b
         )
     elif not isinstance(sha, str) or not _SHA256.match(sha):
         problems.append(
-            Problem(f"{path}.sha256", _("%(sha)s is not a SHA-256 digest (64 hexadecimal characters)",
-                                                   sha=repr(sha)))
+            Problem(f"{path}.sha256",
+                    _("%(sha)s is not a SHA-256 digest (64 hexadecimal characters)", sha=repr(sha)))
         )
     product_id = installer.get("product_id")
     if not isinstance(product_id, str) or not product_id.strip():
