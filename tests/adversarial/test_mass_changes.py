@@ -78,5 +78,5 @@ def test_an_empty_description_deletes_nothing(full, tmp_path, shape):
         assert f"så {PEOPLE + 1} poster skulle tas bort" in res["msg"]
         assert "inget skrevs till katalogen" in res["msg"]
     else:
-        assert "nothing was written" in res["msg"]
+        assert "ingenting skrevs till HSA" in res["msg"]
     assert full.dump() == before
